@@ -1,0 +1,146 @@
+"""The contract every backend type fulfils.
+
+A backend *type* (a subclass of `Backend`) declares its capabilities and a strict `Options`
+model; the config names *instances* of types. The engine owns scheduling, retries, timeouts and
+persistence: an adapter only turns one `GenerationRequest` (count 1) into one `ImageResult`.
+"""
+
+from __future__ import annotations
+
+import os
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .errors import ErrorCode, ImagenError
+from .models import GenerationRequest, ImageResult
+
+if TYPE_CHECKING:  # httpx is imported only by backends that speak HTTP
+    import httpx
+
+
+class Capability(StrEnum):
+    TXT2IMG = "txt2img"
+    REFERENCES = "references"
+    NEGATIVE = "negative"
+    SEED = "seed"
+    STEPS = "steps"
+    PROGRESS = "progress"
+    CANCEL = "cancel"
+    RESUME = "resume"
+
+
+class BackendOptions(BaseModel):
+    """Options every backend instance accepts. Subclasses add their own; extras are refused."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_concurrent: int = Field(default=2, ge=1, le=64)
+    """How many jobs this instance runs at once."""
+    timeout_s: float = Field(default=300.0, gt=0)
+    """Give up on one image after this many seconds."""
+
+
+class ApiOptions(BackendOptions):
+    """Options of every backend that talks to an HTTP API."""
+
+    base_url: str
+    """Where the API lives (proxies and self-hosted gateways welcome)."""
+    api_key_env: str | None = None
+    """Name of the environment variable that holds the key (never the key itself)."""
+    model: str | None = None
+    """Model to ask for; the type's default when unset."""
+
+
+class JobContext:
+    """What the engine hands an adapter for one attempt at one image."""
+
+    def __init__(
+        self,
+        job_id: str,
+        *,
+        on_progress: Callable[[float, str], None] | None = None,
+        on_remote_id: Callable[[str], None] | None = None,
+        http: Callable[[], httpx.AsyncClient] | None = None,
+        remote_id: str | None = None,
+    ) -> None:
+        self.job_id = job_id
+        self.remote_id = remote_id
+        self._on_progress = on_progress
+        self._on_remote_id = on_remote_id
+        self._http = http
+
+    def progress(self, fraction: float, message: str = "") -> None:
+        """Report progress in 0..1 (clamped)."""
+        if self._on_progress:
+            self._on_progress(min(1.0, max(0.0, fraction)), message)
+
+    def set_remote_id(self, remote_id: str) -> None:
+        """Record the provider's id so a crash can resume instead of paying twice."""
+        self.remote_id = remote_id
+        if self._on_remote_id:
+            self._on_remote_id(remote_id)
+
+    @property
+    def http(self) -> httpx.AsyncClient:
+        """The shared HTTP client, created on first use by the engine."""
+        if self._http is None:
+            raise ImagenError(ErrorCode.INTERNAL, "this backend was given no HTTP client")
+        return self._http()
+
+
+class Backend(ABC):
+    """Base class of backend types. Instances are named and configured by the user."""
+
+    type_name: ClassVar[str]
+    description: ClassVar[str] = ""
+    Options: ClassVar[type[BackendOptions]] = BackendOptions
+    capabilities: ClassVar[frozenset[Capability]] = frozenset({Capability.TXT2IMG})
+    needs_http: ClassVar[bool] = False
+
+    def __init__(
+        self, name: str, options: BackendOptions, env: Mapping[str, str] | None = None
+    ) -> None:
+        self.name = name
+        self.options = options
+        self._env = os.environ if env is None else env
+
+    @classmethod
+    def parse_options(cls, raw: Mapping[str, Any]) -> BackendOptions:
+        """Validate a `[backends.<name>]` table (minus `type`) into this type's Options."""
+        return cls.Options.model_validate(dict(raw))
+
+    def api_key(self) -> str | None:
+        """The key from the env var named in the options, or None."""
+        var = getattr(self.options, "api_key_env", None)
+        return self._env.get(var) or None if var else None
+
+    def readiness(self) -> str | None:
+        """None when the instance can run; otherwise one line saying what is missing."""
+        var = getattr(self.options, "api_key_env", None)
+        if var and not self._env.get(var):
+            return f"key env var {var} is not set"
+        return None
+
+    def require_ready(self) -> None:
+        problem = self.readiness()
+        if problem:
+            raise ImagenError(ErrorCode.AUTH_MISSING, f"backend {self.name!r}: {problem}")
+
+    def estimate_cost(self, request: GenerationRequest) -> float | None:
+        """Estimated cost in USD of one image, or None when unknown."""
+        return None
+
+    @abstractmethod
+    async def generate(self, request: GenerationRequest, ctx: JobContext) -> ImageResult:
+        """Make one image. Raise `ImagenError` for every expected failure."""
+
+    async def cancel(self, ctx: JobContext) -> None:  # noqa: B027 - optional hook
+        """Ask the remote side to stop this job. Types with Capability.CANCEL override it."""
+
+    async def resume(self, request: GenerationRequest, ctx: JobContext) -> ImageResult:
+        """Pick up a job by `ctx.remote_id` after a crash (Capability.RESUME)."""
+        raise ImagenError(ErrorCode.INTERNAL, f"{self.type_name} cannot resume jobs")

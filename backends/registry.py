@@ -1,0 +1,77 @@
+"""Backend types from the `imagen_tui.backends` entry-point group; instances from the config.
+
+Built-in types register through the same group as third-party plugins. Names are listed without
+importing anything; a type is imported only when it is used, and one that fails to import costs
+one stderr line, not the run.
+"""
+
+from __future__ import annotations
+
+import sys
+from functools import cache
+from importlib.metadata import EntryPoint, entry_points
+from typing import TYPE_CHECKING
+
+from .errors import ConfigError
+
+if TYPE_CHECKING:
+    from .base import Backend
+
+GROUP = "imagen_tui.backends"
+
+
+@cache
+def _entry_points() -> dict[str, EntryPoint]:
+    found: dict[str, EntryPoint] = {}
+    for ep in entry_points(group=GROUP):
+        found.setdefault(ep.name, ep)
+    return found
+
+
+def type_names() -> list[str]:
+    """Every registered backend type, without importing any of them."""
+    return sorted(set(_entry_points()) | set(_loaded))
+
+
+_loaded: dict[str, type[Backend]] = {}
+_broken: dict[str, str] = {}
+
+
+def backend_type(name: str) -> type[Backend]:
+    """Import and return one backend type; ConfigError names the installed ones on a miss."""
+    if name in _loaded:
+        return _loaded[name]
+    ep = _entry_points().get(name)
+    if ep is None:
+        raise ConfigError(f"unknown backend type {name!r}; installed types: {', '.join(type_names())}")
+    if name in _broken:
+        raise ConfigError(f"backend type {name!r} failed to load: {_broken[name]}")
+    try:
+        cls = ep.load()
+    except Exception as exc:  # a broken plugin must not take the run down
+        _broken[name] = f"{type(exc).__name__}: {exc}"
+        print(f"imagen-tui: backend type {name!r} failed to load ({_broken[name]})", file=sys.stderr)
+        raise ConfigError(f"backend type {name!r} failed to load: {_broken[name]}") from None
+    _loaded[name] = cls
+    return cls
+
+
+def loadable_types() -> dict[str, type[Backend] | str]:
+    """Every type mapped to its class, or to the reason it failed to import."""
+    result: dict[str, type[Backend] | str] = {}
+    for name in type_names():
+        try:
+            result[name] = backend_type(name)
+        except ConfigError as exc:
+            result[name] = str(exc)
+    return result
+
+
+def register(name: str, cls: type[Backend]) -> None:
+    """Register a type in-process (tests and embedding); entry points remain the normal way."""
+    _loaded[name] = cls
+    _broken.pop(name, None)
+
+
+def unregister(name: str) -> None:
+    _loaded.pop(name, None)
