@@ -36,7 +36,7 @@ class Capability(StrEnum):
 class BackendOptions(BaseModel):
     """Options every backend instance accepts. Subclasses add their own; extras are refused."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
 
     max_concurrent: int = Field(default=2, ge=1, le=64)
     """How many jobs this instance runs at once."""

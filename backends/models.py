@@ -62,6 +62,10 @@ class Job(BaseModel):
     batch: str = ""
     index: int = 0
     request: GenerationRequest
+    """What the backend is asked for (style already applied)."""
+    user_prompt: str = ""
+    """The prompt as the user typed it, before a style wrapped it."""
+    user_negative: str = ""
     state: JobState = JobState.QUEUED
     progress: float = 0.0
     message: str = ""

@@ -43,14 +43,18 @@ def backend_type(name: str) -> type[Backend]:
         return _loaded[name]
     ep = _entry_points().get(name)
     if ep is None:
-        raise ConfigError(f"unknown backend type {name!r}; installed types: {', '.join(type_names())}")
+        raise ConfigError(
+            f"unknown backend type {name!r}; installed types: {', '.join(type_names())}"
+        )
     if name in _broken:
         raise ConfigError(f"backend type {name!r} failed to load: {_broken[name]}")
     try:
         cls = ep.load()
     except Exception as exc:  # a broken plugin must not take the run down
         _broken[name] = f"{type(exc).__name__}: {exc}"
-        print(f"imagen-tui: backend type {name!r} failed to load ({_broken[name]})", file=sys.stderr)
+        print(
+            f"imagen-tui: backend type {name!r} failed to load ({_broken[name]})", file=sys.stderr
+        )
         raise ConfigError(f"backend type {name!r} failed to load: {_broken[name]}") from None
     _loaded[name] = cls
     return cls

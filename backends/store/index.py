@@ -1,0 +1,317 @@
+"""The SQLite index: a cache over the image files and sidecars, plus the job log.
+
+The files are the truth: `reindex()` rebuilds the images tables from them at any time, and a
+corrupt or outdated database is moved aside and rebuilt instead of failing. Every write is a
+short `BEGIN IMMEDIATE` transaction, so many processes can write at once (WAL + busy_timeout).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from typing import Any
+
+from imagen_tui.backends.models import Job
+from imagen_tui.backends.store import index_schema as schema
+from imagen_tui.backends.store import jobs_log
+from imagen_tui.backends.store.index_rows import (
+    ImageRow,
+    ReindexResult,
+    image_row,
+    load_metadata,
+    path_key,
+    row_values,
+    walk_images,
+)
+
+__all__ = ["ImageRow", "Index", "ReindexResult", "fts_query", "open_index"]
+
+_LISTED = "id, path, prompt, negative, backend, model, seed, steps, width, height, created_at, "
+_LISTED += "cost_usd, favourite, trashed, sidecar"
+_INSERT = (
+    f"INSERT INTO images ({', '.join(schema.IMAGE_COLUMNS)}) "
+    f"VALUES ({', '.join('?' * len(schema.IMAGE_COLUMNS))})"
+)
+_UPSERT = (
+    _INSERT
+    + " ON CONFLICT (path) DO UPDATE SET "
+    + ", ".join(f"{column} = excluded.{column}" for column in schema.IMAGE_COLUMNS[1:])
+)
+
+
+def fts_query(text: str | None) -> str | None:
+    """User text → a safe FTS5 query: each word a quoted phrase, the last a prefix, all ANDed.
+
+    Words without a letter or digit are dropped (they would be empty phrases that match
+    nothing); None means "no text filter".
+    """
+    # SQLite ends a string at NUL ("unterminated string"), so NUL separates words too; lone
+    # surrogates (undecodable argv bytes) cannot be encoded for SQLite at all.
+    text = (text or "").replace("\0", " ").encode("utf-8", "replace").decode("utf-8")
+    words = text.split()
+    words = [word for word in words if any(c.isalnum() for c in word)]
+    if not words:
+        return None
+    phrases = ['"' + word.replace('"', '""') + '"' for word in words]
+    phrases[-1] += "*"
+    return " AND ".join(phrases)
+
+
+class Index:
+    """The image index and job log in one SQLite file. Use `Index.open()` or `open_index()`."""
+
+    def __init__(self, db_path: Path, output_dir: Path) -> None:
+        self.db_path = Path(db_path)
+        self.output_dir = Path(os.path.realpath(output_dir))
+        self.last_reindex: ReindexResult | None = None
+        self._conn: sqlite3.Connection | None = None
+        self._lock = threading.RLock()
+
+    @classmethod
+    def open(cls, db_path: Path, output_dir: Path) -> Index:
+        """Open (creating, or rebuilding from the files if missing, corrupt or outdated)."""
+        index = cls(db_path, output_dir)
+        index.db_path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            index._attach()
+        except sqlite3.DatabaseError as exc:
+            if not schema.is_corruption(exc):
+                raise
+            index._recover()
+        return index
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+    def __enter__(self) -> Index:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # -- connection lifecycle -------------------------------------------------------------
+
+    def _attach(self, *, check: bool = False) -> None:
+        """Connect and make sure the schema is ours; a new database is filled from the files."""
+        self._conn = schema.connect(self.db_path)
+        try:
+            if check:
+                schema.quick_check(self._conn)
+            version = schema.read_version(self._conn)
+            if version is None:
+                self._create()
+            elif version != schema.SCHEMA_VERSION:
+                raise schema.IndexCorrupt(f"schema version {version}, not {schema.SCHEMA_VERSION}")
+        except BaseException:
+            self.close()
+            raise
+
+    def _create(self) -> None:
+        with self._tx() as conn:
+            # Another process may have created it while we waited for the write lock.
+            if schema.read_version(conn) is None:
+                schema.create_schema(conn)
+                self._fill_from_files(conn)
+
+    def _recover(self) -> None:
+        """Move a broken database aside and rebuild it, unless another process just did."""
+        self.close()
+        with schema.recovery_lock(self.db_path):
+            try:
+                self._attach(check=True)
+                return
+            except sqlite3.DatabaseError as exc:
+                if not schema.is_corruption(exc):
+                    raise
+            schema.move_aside(self.db_path)
+            self._attach()
+
+    @property
+    def _db(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise RuntimeError("the index is closed")
+        return self._conn
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction that takes the write lock up front (no deadlocking upgrades)."""
+        conn = self._db
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            with suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    # -- images ---------------------------------------------------------------------------
+
+    @schema.guarded
+    def add_image(self, path: Path, meta: dict[str, Any], *, trashed: bool = False) -> int:
+        """Insert or update the row for `path` from its sidecar dict; returns the row id."""
+        key = path_key(path)
+        sidecar = os.path.splitext(key)[0] + ".json"
+        sidecar = sidecar if os.path.exists(sidecar) else None
+        values = row_values(key, meta, json.dumps(meta, default=str), sidecar, trashed)
+        with self._tx() as conn:
+            conn.execute(_UPSERT, values)
+            return conn.execute("SELECT id FROM images WHERE path = ?", (key,)).fetchone()[0]
+
+    @schema.guarded
+    def remove_image(self, path: Path) -> None:
+        """Forget `path` (after it was deleted for good)."""
+        with self._tx() as conn:
+            conn.execute("DELETE FROM images WHERE path = ?", (path_key(path),))
+
+    @schema.guarded
+    def move_image(self, old: Path, new: Path, *, trashed: bool) -> None:
+        """Record that `old` now lives at `new` (trash/restore); indexes `new` if `old` wasn't."""
+        new_key = path_key(new)
+        sidecar = os.path.splitext(new_key)[0] + ".json"
+        sidecar = sidecar if os.path.exists(sidecar) else None
+        with self._tx() as conn:
+            conn.execute("DELETE FROM images WHERE path = ?", (new_key,))
+            moved = conn.execute(
+                "UPDATE images SET path = ?, trashed = ?, sidecar = ? WHERE path = ?",
+                (new_key, int(trashed), sidecar, path_key(old)),
+            ).rowcount
+            if not moved:
+                meta, meta_json, sidecar, _ = load_metadata(new_key, sidecar)
+                conn.execute(_INSERT, row_values(new_key, meta, meta_json, sidecar, trashed))
+
+    @schema.guarded
+    def set_favourite(self, path: Path, value: bool) -> None:
+        """Set the favourite flag (also inside the stored metadata, so `get()` agrees)."""
+        with self._tx() as conn:
+            conn.execute(
+                "UPDATE images SET favourite = ?, "
+                "metadata = json_set(metadata, '$.favourite', json(?)) WHERE path = ?",
+                (int(value), "true" if value else "false", path_key(path)),
+            )
+
+    def _where(self, query: str | None, favourites: bool, trashed: bool) -> tuple[str, list]:
+        clauses, params = ["trashed = ?"], [int(trashed)]
+        if favourites:
+            clauses.append("favourite = 1")
+        match = fts_query(query)
+        if match is not None:
+            clauses.append("id IN (SELECT rowid FROM images_fts WHERE images_fts MATCH ?)")
+            params.append(match)
+        return " AND ".join(clauses), params
+
+    @schema.guarded
+    def search(
+        self,
+        query: str | None = None,
+        *,
+        limit: int = 50,
+        offset: int = 0,
+        favourites: bool = False,
+        trashed: bool = False,
+    ) -> list[ImageRow]:
+        """Images newest first; `query` matches prompt/negative words (last word as prefix).
+
+        `trashed=False` leaves trashed images out, `trashed=True` returns only them.
+        Rows come without `metadata`; use `get()` for that.
+        """
+        where, params = self._where(query, favourites, trashed)
+        sql = f"SELECT {_LISTED} FROM images WHERE {where} "
+        sql += "ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?"
+        rows = self._db.execute(sql, (*params, limit, max(offset, 0)))
+        return [image_row(row) for row in rows]
+
+    @schema.guarded
+    def count(
+        self, query: str | None = None, *, favourites: bool = False, trashed: bool = False
+    ) -> int:
+        """How many images `search()` would find with the same filters and no limit."""
+        where, params = self._where(query, favourites, trashed)
+        return self._db.execute(f"SELECT count(*) FROM images WHERE {where}", params).fetchone()[0]
+
+    @schema.guarded
+    def get(self, path: Path) -> ImageRow | None:
+        """The row for `path`, with `metadata` filled in; None if not indexed."""
+        sql = f"SELECT {_LISTED}, metadata FROM images WHERE path = ?"
+        row = self._db.execute(sql, (path_key(path),)).fetchone()
+        if row is None:
+            return None
+        try:
+            metadata = json.loads(row[-1])
+        except ValueError:
+            metadata = {}
+        return image_row(row[:-1], metadata if isinstance(metadata, dict) else {})
+
+    @schema.guarded
+    def reindex(self) -> int:
+        """Rebuild the images tables from the files; returns how many images were indexed.
+
+        Details (sidecars skipped as unreadable) are in `self.last_reindex`. The job log is kept.
+        """
+        with self._tx() as conn:
+            # Scanning inside the write lock: a concurrent add_image is then either seen by the
+            # scan (its file exists already) or lands after our commit, never lost in between.
+            return self._fill_from_files(conn).indexed
+
+    def _fill_from_files(self, conn: sqlite3.Connection) -> ReindexResult:
+        rows, skipped = [], 0
+        for image, sidecar, trashed in walk_images(str(self.output_dir)):
+            meta, meta_json, used, bad = load_metadata(image, sidecar)
+            skipped += bad
+            rows.append(row_values(image, meta, meta_json, used, trashed))
+        # Bulk path: per-row FTS triggers would double the cost; rebuild the FTS index once.
+        for name in schema.TRIGGER_NAMES:
+            conn.execute(f"DROP TRIGGER IF EXISTS {name}")
+        conn.execute("DELETE FROM images")
+        conn.executemany(_INSERT, rows)
+        conn.execute("INSERT INTO images_fts (images_fts) VALUES ('rebuild')")
+        for statement in schema.FTS_TRIGGERS:
+            conn.execute(statement)
+        self.last_reindex = ReindexResult(len(rows), skipped)
+        return self.last_reindex
+
+    # -- job log --------------------------------------------------------------------------
+
+    @schema.guarded
+    def upsert_job(self, job: Job) -> None:
+        """Record the job's current state (cheap: one statement in a short transaction)."""
+        with self._tx() as conn:
+            jobs_log.upsert(conn, job)
+
+    @schema.guarded
+    def get_job(self, job_id: str) -> Job | None:
+        return jobs_log.get(self._db, job_id)
+
+    @schema.guarded
+    def jobs(
+        self, *, states: set[str] | None = None, since: float | None = None, limit: int = 200
+    ) -> list[Job]:
+        """Logged jobs newest first, optionally only those in `states` or created since `since`."""
+        return jobs_log.select(self._db, states=states, since=since, limit=limit)
+
+    @schema.guarded
+    def unfinished_jobs(self) -> list[Job]:
+        """Queued or running jobs, oldest first (resume order after a crash)."""
+        return jobs_log.select(self._db, states=jobs_log.UNFINISHED, limit=-1, oldest_first=True)
+
+    @schema.guarded
+    def usage(self) -> list[dict[str, Any]]:
+        """Per backend: images indexed (trashed included) and their total `cost_usd`."""
+        sql = "SELECT backend, count(*), total(cost_usd) FROM images GROUP BY backend"
+        rows = self._db.execute(sql + " ORDER BY backend")
+        return [{"backend": b, "images": n, "cost_usd": cost} for b, n, cost in rows]
+
+
+def open_index(output_dir: Path, db_path: Path | None = None) -> Index:
+    """Open the index for `output_dir`, by default at the XDG state path."""
+    from imagen_tui.backends.paths import index_path
+
+    return Index.open(db_path or index_path(), output_dir)

@@ -1,0 +1,236 @@
+"""SQLite schema, connection setup and corruption handling for the image index (a cache)."""
+
+from __future__ import annotations
+
+import functools
+import os
+import random
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from datetime import datetime
+from pathlib import Path
+from typing import Concatenate, ParamSpec, Protocol, TypeVar
+
+SCHEMA_VERSION = 1
+
+IMAGE_COLUMNS = (
+    "path", "prompt", "negative", "backend", "model", "seed", "steps", "width", "height",
+    "created_at", "cost_usd", "favourite", "trashed", "sidecar", "metadata",
+)  # fmt: skip
+
+# One statement per item: executescript() would commit the surrounding transaction.
+IMAGES_DDL = (
+    """CREATE TABLE IF NOT EXISTS images (
+        id INTEGER PRIMARY KEY,
+        path TEXT NOT NULL UNIQUE,
+        prompt TEXT NOT NULL DEFAULT '',
+        negative TEXT NOT NULL DEFAULT '',
+        backend TEXT NOT NULL DEFAULT '',
+        model TEXT,
+        seed INTEGER,
+        steps INTEGER,
+        width INTEGER NOT NULL DEFAULT 0,
+        height INTEGER NOT NULL DEFAULT 0,
+        created_at REAL NOT NULL DEFAULT 0,
+        cost_usd REAL,
+        favourite INTEGER NOT NULL DEFAULT 0,
+        trashed INTEGER NOT NULL DEFAULT 0,
+        sidecar TEXT,
+        metadata TEXT NOT NULL DEFAULT '{}'
+    )""",
+    "CREATE INDEX IF NOT EXISTS images_by_time ON images (trashed, created_at)",
+    """CREATE VIRTUAL TABLE IF NOT EXISTS images_fts USING fts5(
+        prompt, negative, content='images', content_rowid='id',
+        tokenize='unicode61 remove_diacritics 2')""",
+)
+FTS_TRIGGERS = (
+    """CREATE TRIGGER IF NOT EXISTS images_ai AFTER INSERT ON images BEGIN
+        INSERT INTO images_fts (rowid, prompt, negative) VALUES (new.id, new.prompt, new.negative);
+    END""",
+    """CREATE TRIGGER IF NOT EXISTS images_ad AFTER DELETE ON images BEGIN
+        INSERT INTO images_fts (images_fts, rowid, prompt, negative)
+        VALUES ('delete', old.id, old.prompt, old.negative);
+    END""",
+    """CREATE TRIGGER IF NOT EXISTS images_au AFTER UPDATE OF prompt, negative ON images BEGIN
+        INSERT INTO images_fts (images_fts, rowid, prompt, negative)
+        VALUES ('delete', old.id, old.prompt, old.negative);
+        INSERT INTO images_fts (rowid, prompt, negative) VALUES (new.id, new.prompt, new.negative);
+    END""",
+)
+TRIGGER_NAMES = ("images_ai", "images_ad", "images_au")
+JOBS_DDL = (
+    """CREATE TABLE IF NOT EXISTS jobs (
+        id TEXT PRIMARY KEY,
+        batch TEXT NOT NULL DEFAULT '',
+        idx INTEGER NOT NULL DEFAULT 0,
+        backend TEXT NOT NULL DEFAULT '',
+        state TEXT NOT NULL,
+        progress REAL NOT NULL DEFAULT 0,
+        message TEXT NOT NULL DEFAULT '',
+        prompt TEXT NOT NULL DEFAULT '',
+        created_at REAL NOT NULL,
+        started_at REAL,
+        finished_at REAL,
+        remote_id TEXT,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        error_code TEXT,
+        error_message TEXT,
+        output_path TEXT,
+        sidecar_path TEXT,
+        seed INTEGER,
+        cost_usd REAL,
+        pid INTEGER,
+        request TEXT NOT NULL
+    )""",
+    "CREATE INDEX IF NOT EXISTS jobs_by_time ON jobs (created_at)",
+    "CREATE INDEX IF NOT EXISTS jobs_by_state ON jobs (state, created_at)",
+)
+
+_CORRUPT_CODES = frozenset({11, 26})  # SQLITE_CORRUPT, SQLITE_NOTADB
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class Recoverable(Protocol):
+    _lock: threading.RLock
+
+    def _recover(self) -> None: ...
+
+
+S = TypeVar("S", bound=Recoverable)
+
+
+class IndexCorrupt(sqlite3.DatabaseError):
+    """The database opened but is unusable: wrong schema version or a failed quick_check."""
+
+
+def connect(db_path: Path) -> sqlite3.Connection:
+    """A connection in autocommit mode (we issue BEGIN IMMEDIATE ourselves), WAL, 30 s busy wait."""
+    conn = sqlite3.connect(db_path, timeout=30, isolation_level=None, check_same_thread=False)
+    try:
+        conn.execute("PRAGMA busy_timeout=30000")
+        _enable_wal(conn)
+        conn.execute("PRAGMA synchronous=NORMAL")
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def _enable_wal(conn: sqlite3.Connection, wait_s: float = 30.0) -> None:
+    """Switch to WAL, retrying: the switch needs an exclusive lock and SQLite does not call the
+    busy handler for it, so processes opening a brand-new database at once would fail."""
+    deadline = time.monotonic() + wait_s
+    delay = 0.002
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL").fetchall()
+            return
+        except sqlite3.OperationalError as exc:
+            if not _is_busy(exc) or time.monotonic() > deadline:
+                raise
+        time.sleep(delay * (0.5 + random.random()))
+        delay = min(delay * 2, 0.1)
+
+
+def _is_busy(exc: sqlite3.OperationalError) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in (5, 6)  # SQLITE_BUSY, SQLITE_LOCKED
+    return "locked" in str(exc) or "busy" in str(exc)
+
+
+def read_version(conn: sqlite3.Connection) -> int | None:
+    """The stored schema version; None for a database without our schema (new or empty)."""
+    try:
+        row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    except sqlite3.OperationalError as exc:
+        if "no such table" in str(exc):
+            return None
+        raise
+    if row is None:
+        return None
+    try:
+        return int(row[0])
+    except (TypeError, ValueError):
+        return -1
+
+
+def create_schema(conn: sqlite3.Connection) -> None:
+    """Create every table (inside the caller's transaction) and record the schema version."""
+    conn.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    for statement in (*IMAGES_DDL, *FTS_TRIGGERS, *JOBS_DDL):
+        conn.execute(statement)
+    conn.execute(
+        "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)",
+        (str(SCHEMA_VERSION),),
+    )
+
+
+def quick_check(conn: sqlite3.Connection) -> None:
+    """Raise IndexCorrupt unless `PRAGMA quick_check` is clean (slow: only when recovering)."""
+    rows = conn.execute("PRAGMA quick_check").fetchall()
+    if rows != [("ok",)]:
+        raise IndexCorrupt(f"quick_check failed: {rows[:3]}")
+
+
+def is_corruption(exc: BaseException) -> bool:
+    """True for errors that mean "throw this database away", not "try again later"."""
+    if isinstance(exc, IndexCorrupt):
+        return True
+    if not isinstance(exc, sqlite3.DatabaseError):
+        return False
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None and code & 0xFF in _CORRUPT_CODES:
+        return True
+    message = str(exc).lower()
+    return "malformed" in message or "not a database" in message
+
+
+def move_aside(db_path: Path) -> Path:
+    """Rename a broken database to `<name>.corrupt-<timestamp>` and drop its -wal/-shm."""
+    stamp = datetime.now().strftime("%Y%m%dT%H%M%S%f")
+    target = db_path.with_name(f"{db_path.name}.corrupt-{stamp}")
+    with suppress(FileNotFoundError):
+        os.replace(db_path, target)
+    for suffix in ("-wal", "-shm", "-journal"):
+        with suppress(FileNotFoundError):
+            os.unlink(db_path.with_name(db_path.name + suffix))
+    return target
+
+
+@contextmanager
+def recovery_lock(db_path: Path) -> Iterator[None]:
+    """Serialise recovery across processes, so one never moves aside another's fresh rebuild."""
+    try:
+        import fcntl
+    except ImportError:  # no flock (Windows): recovery races are merely wasteful there
+        yield
+        return
+    with open(db_path.with_name(db_path.name + ".lock"), "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def guarded(method: Callable[Concatenate[S, P], R]) -> Callable[Concatenate[S, P], R]:
+    """Serialise calls from threads; on corruption, `_recover()` (rebuild) and retry once."""
+
+    @functools.wraps(method)
+    def wrapper(self: S, *args: P.args, **kwargs: P.kwargs) -> R:
+        with self._lock:
+            try:
+                return method(self, *args, **kwargs)
+            except sqlite3.DatabaseError as exc:
+                if not is_corruption(exc):
+                    raise
+                self._recover()
+            return method(self, *args, **kwargs)
+
+    return wrapper

@@ -1,0 +1,218 @@
+"""The full-screen viewer (`imagen-tui view`), driven by Pilot with the halfcell renderer forced."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from textual.pilot import Pilot
+from textual.widgets import Static
+
+from imagen_tui.tui import viewer
+from imagen_tui.tui.viewer import ViewerApp
+
+DATA = Path(__file__).parent / "data"
+SIZE = (100, 30)
+
+
+def make_images(folder: Path, count: int = 3) -> list[Path]:
+    """`count` small PNGs named img-1.png… with sidecars whose prompts contain markup brackets."""
+    paths = []
+    for i in range(1, count + 1):
+        path = folder / f"img-{i}.png"
+        Image.new("RGB", (40, 30), (60 * i, 90, 200)).save(path)
+        meta = {"prompt": f"prompt {i} [bracket] [/]", "backend": "mock", "seed": i}
+        meta["cost_usd"] = 0.5
+        path.with_suffix(".json").write_text(json.dumps(meta))
+        paths.append(path)
+    return paths
+
+
+def drive(app: ViewerApp, steps: Callable[[Pilot[None]], Awaitable[None]]) -> None:
+    """Run `steps` against `app` in a headless 100x30 terminal."""
+
+    async def main() -> None:
+        async with app.run_test(size=SIZE, tooltips=False, notifications=False) as pilot:
+            await settle(pilot)
+            await steps(pilot)
+
+    asyncio.run(main())
+
+
+async def settle(pilot: Pilot[None]) -> None:
+    """Wait until the image has been decoded and drawn (a superseded load ends cancelled)."""
+    while running := [w for w in pilot.app.workers if not w.is_finished]:
+        await asyncio.gather(*(w.wait() for w in running), return_exceptions=True)
+    await pilot.pause()
+
+
+def text_of(app: ViewerApp, selector: str) -> str:
+    return str(app.query_one(selector, Static).content)
+
+
+def test_next_and_previous_wrap_around(tmp_path: Path) -> None:
+    paths = make_images(tmp_path)
+    app = ViewerApp(paths[0], renderer="halfcell")
+    seen: list[tuple[str, str]] = []
+
+    async def steps(pilot: Pilot[None]) -> None:
+        for key in ("n", "right", "l", "p", "left", "h"):
+            await pilot.press(key)
+            await settle(pilot)
+            seen.append((app.current.name, app.title))
+
+    drive(app, steps)
+    assert seen == [
+        ("img-2.png", "img-2.png (2/3)"),
+        ("img-3.png", "img-3.png (3/3)"),
+        ("img-1.png", "img-1.png (1/3)"),  # wraps forward
+        ("img-3.png", "img-3.png (3/3)"),  # wraps backward
+        ("img-2.png", "img-2.png (2/3)"),
+        ("img-1.png", "img-1.png (1/3)"),
+    ]
+
+
+def test_image_is_shown_downscaled(tmp_path: Path) -> None:
+    big = tmp_path / "big.png"
+    Image.new("RGB", (3000, 2000), (10, 200, 30)).save(big)
+    app = ViewerApp(big, renderer="halfcell")
+
+    async def steps(pilot: Pilot[None]) -> None:
+        widget = app.query_one("#image")
+        assert type(widget).__name__ == "HalfcellImage"
+        assert widget.display and widget.image is app.pil_image  # type: ignore[attr-defined]
+        assert not app.query_one("#notice").display
+        assert 0 < widget.size.width <= SIZE[0] and 0 < widget.size.height <= SIZE[1]
+
+    drive(app, steps)
+    assert app.title == "big.png (1/1)"
+    assert app.pil_image is not None
+    assert app.pil_image.size == (900, 600)  # fits the 1000x600 px terminal box, aspect kept
+
+
+def test_metadata_panel_toggles_and_keeps_brackets(tmp_path: Path) -> None:
+    paths = make_images(tmp_path)
+    app = ViewerApp(paths[1], renderer="halfcell")
+
+    async def steps(pilot: Pilot[None]) -> None:
+        meta = app.query_one("#meta")
+        assert not meta.display
+        await pilot.press("m")
+        assert meta.display
+        body = text_of(app, "#meta-body")
+        assert "prompt: prompt 2 [bracket] [/]" in body
+        assert "backend: mock" in body and "seed: 2" in body and "cost: $0.5000" in body
+        assert "model: —" in body
+        await pilot.press("n")
+        assert "prompt 3 [bracket]" in text_of(app, "#meta-body")
+        await pilot.press("m")
+        assert not meta.display
+
+    drive(app, steps)
+
+
+def test_missing_sidecar_is_reported(tmp_path: Path) -> None:
+    path = make_images(tmp_path, count=1)[0]
+    path.with_suffix(".json").unlink()
+    app = ViewerApp(path, renderer="halfcell")
+
+    async def steps(pilot: Pilot[None]) -> None:
+        await pilot.press("m")
+        assert text_of(app, "#meta-body") == "No metadata: img-1.json not found."
+
+    drive(app, steps)
+
+
+def test_broken_sidecar_is_reported(tmp_path: Path) -> None:
+    path = make_images(tmp_path, count=1)[0]
+    path.with_suffix(".json").write_text("{not json")
+    assert str(viewer.metadata_text(path)).startswith("Unreadable metadata in img-1.json:")
+
+
+@pytest.mark.parametrize("content", [b"not a png at all", None], ids=["garbage", "missing"])
+def test_unreadable_image_shows_error(tmp_path: Path, content: bytes | None) -> None:
+    paths = make_images(tmp_path, count=2)
+    bad = tmp_path / "bad.png"
+    if content is not None:
+        bad.write_bytes(content)
+    app = ViewerApp(bad, renderer="halfcell", siblings=[bad, *paths])
+
+    async def steps(pilot: Pilot[None]) -> None:
+        notice = app.query_one("#notice", Static)
+        assert notice.display and notice.has_class("-error")
+        assert not app.query_one("#image").display
+        assert text_of(app, "#notice").startswith("Cannot open bad.png: ")
+        assert "\n" not in text_of(app, "#notice")
+        await pilot.press("n")  # still alive, and the next good image replaces the error
+        await settle(pilot)
+        assert not notice.display and app.query_one("#image").display
+
+    drive(app, steps)
+
+
+def test_renderer_off_shows_a_notice(tmp_path: Path) -> None:
+    path = make_images(tmp_path, count=1)[0]
+    app = ViewerApp(path, renderer="off")
+
+    async def steps(pilot: Pilot[None]) -> None:
+        assert text_of(app, "#notice").startswith("Preview is off")
+        assert app.pil_image is None
+
+    drive(app, steps)
+
+
+def test_quit_keys(tmp_path: Path) -> None:
+    path = make_images(tmp_path, count=1)[0]
+    for key in ("q", "escape"):
+        app = ViewerApp(path, renderer="halfcell")
+
+        async def steps(pilot: Pilot[None], key: str = key) -> None:
+            await pilot.press(key)
+            await pilot.pause()
+
+        drive(app, steps)
+        assert app.return_code == 0  # None when the app was still running at teardown
+
+
+def test_siblings_skip_hidden_partial_and_other_files(tmp_path: Path) -> None:
+    paths = make_images(tmp_path)
+    for name in (".hidden.png", "x.png.part", "notes.txt", "b.JPG"):
+        (tmp_path / name).write_bytes(b"")
+    assert viewer.image_siblings(paths[0]) == [tmp_path / "b.JPG", *paths]
+    app = ViewerApp(paths[2])
+    assert app.index == 3 and len(app.images) == 4
+
+
+def test_image_outside_siblings_is_added_first(tmp_path: Path) -> None:
+    paths = make_images(tmp_path)
+    app = ViewerApp(paths[0], siblings=paths[1:])
+    assert app.images == paths and app.current == paths[0]
+
+
+def test_unknown_renderer_is_rejected(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="unknown renderer"):
+        ViewerApp(tmp_path / "a.png", renderer="ascii")
+
+
+def test_bindings_have_ids_and_descriptions() -> None:
+    ids = {b.id: b.description for b in ViewerApp.BINDINGS if not isinstance(b, tuple)}
+    assert set(ids) == {"viewer.next", "viewer.previous", "viewer.metadata", "viewer.quit"}
+    assert all(ids.values())
+
+
+def test_run_viewer_missing_path(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    missing = tmp_path / "nope.png"
+    assert viewer.run_viewer(missing) == 2
+    assert capsys.readouterr().err == f"imagen-tui view: no such image: {missing}\n"
+
+
+def test_snapshot(snap_compare: Callable[..., bool]) -> None:
+    async def run_before(pilot: Pilot[None]) -> None:
+        await settle(pilot)
+
+    app = ViewerApp(DATA / "1-dawn.png", renderer="halfcell")
+    assert snap_compare(app, press=["m"], terminal_size=(80, 24), run_before=run_before)

@@ -1,0 +1,118 @@
+"""Command line: argument parsing, subcommand dispatch and exit codes.
+
+Exit codes: 0 done; 1 generation failed; 2 usage or config error; 130 interrupted.
+Textual is imported only to launch the workbench or the viewer, never for `--once`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from imagen_tui.backends.errors import ConfigError, UsageError
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+SUBCOMMANDS = ("backends", "config", "history", "view", "usage")
+PROG = "imagen-tui"
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse that reports one line and lets main() choose the exit code."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(f"{message} (see {self.prog} --help)")
+
+
+def build_parser() -> Parser:
+    p = Parser(
+        prog=PROG,
+        description="Generate images from a terminal. Without --once it opens the workbench.",
+        epilog=f"subcommands: {', '.join(SUBCOMMANDS)} (e.g. {PROG} backends --help)",
+    )
+    p.add_argument("--once", metavar="PROMPT", help="generate headless and exit; - reads stdin")
+    p.add_argument("--backend", metavar="NAME", help="backend instance (default: default_backend)")
+    p.add_argument(
+        "--size", metavar="WxH", help="image size, each side 64-4096 (default 1024x1024)"
+    )
+    p.add_argument("--seed", type=int, metavar="N", help="seed (default: random, reported)")
+    p.add_argument(
+        "--steps", type=int, metavar="N", help="sampling steps, where the backend has them"
+    )
+    p.add_argument(
+        "--style", metavar="NAME", help="a [styles.NAME] prompt template from the config"
+    )
+    p.add_argument("--negative", metavar="TEXT", default="", help="negative prompt")
+    p.add_argument("-n", dest="count", type=int, default=1, metavar="COUNT", help="images to make")
+    p.add_argument("--ref", action="append", default=[], metavar="FILE", help="reference image")
+    p.add_argument(
+        "-o", dest="options", action="append", default=[], metavar="KEY=VALUE",
+        help="backend option for this run (see: imagen-tui backends NAME)",
+    )  # fmt: skip
+    p.add_argument("--output", metavar="DIR", help="write into DIR instead of output.dir")
+    p.add_argument("--json", action="store_true", help="print one JSON object per image")
+    p.add_argument("--no-sidecar", action="store_true", help="do not write the .json sidecar")
+    preview = p.add_mutually_exclusive_group()
+    preview.add_argument("--preview", dest="preview", action="store_const", const="on",
+                         help="open the image in an img:<slug> tmux window")  # fmt: skip
+    preview.add_argument("--no-preview", dest="preview", action="store_const", const="off",
+                         help="never open a preview window")  # fmt: skip
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress line on stderr")
+    p.add_argument("--config", metavar="PATH", help="config file (default: imagen-tui config path)")
+    p.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    return p
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("imagen-tui")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def fail(message: str) -> None:
+    """Print one error line to stderr."""
+    print(f"{PROG}: {message}", file=sys.stderr)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `imagen-tui` script."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        if args and args[0] in SUBCOMMANDS:
+            from . import subcommands
+
+            return subcommands.run(args)
+        opts = build_parser().parse_args(args)
+        if opts.once is not None:
+            from .headless import run_once
+
+            return run_once(opts)
+        return _launch_workbench()
+    except UsageError as exc:
+        fail(f"error: {exc}")
+        return EXIT_USAGE
+    except ConfigError as exc:
+        for problem in exc.problems:
+            fail(f"config error: {problem}")
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        fail("interrupted")
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        sys.stderr.close()  # the reader went away (e.g. `| head`); nothing left to say
+        return EXIT_FAILED
+
+
+def _launch_workbench() -> int:
+    fail(
+        "the workbench is not built yet; generate headless with "
+        f'`{PROG} --once "a red fox"` (see {PROG} --help)'
+    )
+    return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())
