@@ -38,7 +38,7 @@ from .errors import ConfigError
 CONFIG_ENV = "IMAGEN_TUI_CONFIG"
 DEFAULT_BACKEND = "mock"
 
-_SECTION = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+_SECTION = ConfigDict(extra="forbid")
 _VAR = re.compile(r"\$(?:\{(\w+)\}|(\w+))")
 
 

@@ -32,7 +32,7 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.AUTH_MISSING: "no API key: set the environment variable named by api_key_env",
     ErrorCode.AUTH_FAILED: "the API key was refused: check it, or that it may use this model",
     ErrorCode.RATE_LIMITED: "rate limited by the provider: wait a moment, or lower max_concurrent",
-    ErrorCode.QUOTA_EXHAUSTED: "quota or credit used up: top up the account or pick another backend",
+    ErrorCode.QUOTA_EXHAUSTED: "out of quota or credit: top up, or use another backend",
     ErrorCode.BAD_REQUEST: "the provider rejected the request: check size, options and prompt",
     ErrorCode.SAFETY_BLOCKED: "blocked by the provider's safety filter: rephrase the prompt",
     ErrorCode.NO_IMAGE: "the provider answered without an image: try again or change the prompt",

@@ -12,6 +12,7 @@ from pydantic_core import PydanticUndefined
 from imagen_tui.backends import registry
 from imagen_tui.backends.base import Backend
 from imagen_tui.backends.config import Config
+from imagen_tui.backends.config_sample import field_docs
 from imagen_tui.backends.errors import ConfigError
 
 
@@ -57,10 +58,11 @@ def describe_options(config: Config, name: str) -> str:
     cls: type[Backend] = registry.backend_type(type_name)
     head = f"{name} (type {type_name})" if name != type_name else f"type {type_name}"
     lines = [f"{head}: {cls.description}", "", "Options ([backends.<name>] keys, or -o KEY=VALUE):"]
+    docs = field_docs(cls.Options)
     for key, field in cls.Options.model_fields.items():
         lines.append(f"  {key} = {_default(field)}    {_kind(field)}")
-        if field.description:
-            lines.append(f"      {field.description}")
+        if docs.get(key):
+            lines.append(f"      {docs[key]}")
         if key in configured:
             lines.append(f"      configured: {configured[key]!r}")
     return "\n".join(lines)

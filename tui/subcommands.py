@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from imagen_tui.backends.errors import UsageError
+
+if TYPE_CHECKING:
+    from imagen_tui.backends.store.index_rows import ImageRow
 
 from .cli import EXIT_OK, EXIT_USAGE, PROG, Parser, fail
 
@@ -101,8 +106,10 @@ def cmd_history(opts: argparse.Namespace) -> int:
     store = _store(opts)
     index = store.index
     if opts.reindex:
-        result = index.reindex()
-        print(f"reindexed {store.output_dir}: {_describe_reindex(result)}", file=sys.stderr)
+        indexed = index.reindex()
+        skipped = index.last_reindex.skipped if index.last_reindex else 0
+        note = f", {skipped} unreadable sidecars skipped" if skipped else ""
+        print(f"reindexed {store.output_dir}: {indexed} images{note}", file=sys.stderr)
     rows = index.search(
         opts.search, limit=opts.limit, favourites=opts.favourites, trashed=opts.trashed
     )
@@ -116,24 +123,9 @@ def cmd_history(opts: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _describe_reindex(result: object) -> str:
-    indexed = getattr(result, "indexed", result)
-    skipped = getattr(result, "skipped", 0)
-    return f"{indexed} images indexed" + (
-        f", {skipped} unreadable sidecars skipped" if skipped else ""
-    )
-
-
-def _row_json(row: object) -> dict:
-    fields = ("path", "prompt", "negative", "backend", "model", "seed", "steps", "width", "height")
-    data = {f: getattr(row, f) for f in fields}
-    data.update(
-        created_at=row.created_at,  # type: ignore[attr-defined]
-        cost_usd=row.cost_usd,  # type: ignore[attr-defined]
-        favourite=row.favourite,  # type: ignore[attr-defined]
-        trashed=row.trashed,  # type: ignore[attr-defined]
-        sidecar=row.sidecar,  # type: ignore[attr-defined]
-    )
+def _row_json(row: ImageRow) -> dict[str, Any]:
+    data = dataclasses.asdict(row)
+    del data["id"], data["metadata"]
     return data
 
 

@@ -218,8 +218,8 @@ class MockOptions(BackendOptions):
 
     max_concurrent: int = Field(default=4, ge=1, le=64)
     """How many jobs this instance runs at once."""
-    latency_s: float = Field(default=0.2, ge=0, le=600)
-    """Total simulated time per image, in seconds."""
+    latency_s: float = Field(default=0.0, ge=0, le=600)
+    """Total simulated time per image, in seconds (e.g. 3 to watch progress)."""
     steps: int = Field(default=8, ge=1, le=500)
     """Simulated steps per image (a request's steps override it)."""
     fail_with: ErrorCode | None = None

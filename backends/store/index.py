@@ -80,7 +80,7 @@ class Index:
         try:
             index._attach()
         except sqlite3.DatabaseError as exc:
-            if not schema.is_corruption(exc):
+            if not schema.needs_recovery(exc):
                 raise
             index._recover()
         return index
@@ -129,7 +129,7 @@ class Index:
                 self._attach(check=True)
                 return
             except sqlite3.DatabaseError as exc:
-                if not schema.is_corruption(exc):
+                if not schema.needs_recovery(exc):
                     raise
             schema.move_aside(self.db_path)
             self._attach()

@@ -1,4 +1,4 @@
-"""SQLite schema, connection setup and corruption handling for the image index (a cache)."""
+"""SQLite schema, connections, and recovery from corruption for the image index (a cache)."""
 
 from __future__ import annotations
 
@@ -89,7 +89,7 @@ JOBS_DDL = (
     "CREATE INDEX IF NOT EXISTS jobs_by_state ON jobs (state, created_at)",
 )
 
-_CORRUPT_CODES = frozenset({11, 26})  # SQLITE_CORRUPT, SQLITE_NOTADB
+_RECOVERABLE_CODES = frozenset({10, 11, 26})  # SQLITE_IOERR, _CORRUPT, _NOTADB
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -178,28 +178,30 @@ def quick_check(conn: sqlite3.Connection) -> None:
         raise IndexCorrupt(f"quick_check failed: {rows[:3]}")
 
 
-def is_corruption(exc: BaseException) -> bool:
-    """True for errors that mean "throw this database away", not "try again later"."""
+def needs_recovery(exc: BaseException) -> bool:
+    """True for errors a reconnect or rebuild fixes: corruption, and disk I/O errors (what a
+    connection sees when another process moved the database aside under it)."""
     if isinstance(exc, IndexCorrupt):
         return True
     if not isinstance(exc, sqlite3.DatabaseError):
         return False
     code = getattr(exc, "sqlite_errorcode", None)
-    if code is not None and code & 0xFF in _CORRUPT_CODES:
+    if code is not None and code & 0xFF in _RECOVERABLE_CODES:
         return True
     message = str(exc).lower()
-    return "malformed" in message or "not a database" in message
+    return any(text in message for text in ("malformed", "not a database", "disk i/o error"))
 
 
 def move_aside(db_path: Path) -> Path:
-    """Rename a broken database to `<name>.corrupt-<timestamp>` and drop its -wal/-shm."""
+    """Rename a broken database to `<name>.corrupt-<timestamp>`, dropping its -wal/-shm."""
+    # Those first: once the database is renamed, a new one may already own these names.
+    for suffix in ("-wal", "-shm", "-journal"):
+        with suppress(FileNotFoundError):
+            os.unlink(db_path.with_name(db_path.name + suffix))
     stamp = datetime.now().strftime("%Y%m%dT%H%M%S%f")
     target = db_path.with_name(f"{db_path.name}.corrupt-{stamp}")
     with suppress(FileNotFoundError):
         os.replace(db_path, target)
-    for suffix in ("-wal", "-shm", "-journal"):
-        with suppress(FileNotFoundError):
-            os.unlink(db_path.with_name(db_path.name + suffix))
     return target
 
 
@@ -220,7 +222,7 @@ def recovery_lock(db_path: Path) -> Iterator[None]:
 
 
 def guarded(method: Callable[Concatenate[S, P], R]) -> Callable[Concatenate[S, P], R]:
-    """Serialise calls from threads; on corruption, `_recover()` (rebuild) and retry once."""
+    """Serialise calls from threads; on `needs_recovery` errors, `_recover()` and retry once."""
 
     @functools.wraps(method)
     def wrapper(self: S, *args: P.args, **kwargs: P.kwargs) -> R:
@@ -228,7 +230,7 @@ def guarded(method: Callable[Concatenate[S, P], R]) -> Callable[Concatenate[S, P
             try:
                 return method(self, *args, **kwargs)
             except sqlite3.DatabaseError as exc:
-                if not is_corruption(exc):
+                if not needs_recovery(exc):
                     raise
                 self._recover()
             return method(self, *args, **kwargs)

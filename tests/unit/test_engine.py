@@ -322,3 +322,14 @@ def test_parse_retry_after(header: str | None, expected: float | None) -> None:
 
     now = parsedate_to_datetime("Wed, 21 Oct 2015 07:28:00 GMT").timestamp()
     assert parse_retry_after(header, now=now) == expected
+
+
+def test_builtin_shortcut_matches_the_registered_entry_points() -> None:
+    from importlib.metadata import distribution
+
+    declared = {
+        ep.name: ep.value
+        for ep in distribution("imagen-tui").entry_points
+        if ep.group == registry.GROUP
+    }
+    assert declared == registry.BUILTIN_TYPES

@@ -132,7 +132,7 @@ def test_encode_png_round_trips() -> None:
 
 def test_option_defaults() -> None:
     opts = MockOptions()
-    assert (opts.max_concurrent, opts.latency_s, opts.steps) == (4, 0.2, 8)
+    assert (opts.max_concurrent, opts.latency_s, opts.steps) == (4, 0.0, 8)
     assert opts.fail_with is None and opts.fail_after_steps == 0 and opts.retry_after_s is None
 
 

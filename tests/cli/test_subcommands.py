@@ -1,0 +1,87 @@
+"""backends, config, history --reindex, usage, view: through the real CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from .helpers import cli, one_line
+
+
+def make_images(*prompts: str) -> list[Path]:
+    paths = []
+    for prompt in prompts:
+        res = cli("--once", prompt, "--size", "64x64")
+        assert res.returncode == 0, res.stderr
+        paths.append(Path(res.stdout.strip()))
+    return paths
+
+
+def index_file() -> Path:
+    return Path(os.environ["XDG_STATE_HOME"]) / "imagen-tui" / "index.sqlite3"
+
+
+def test_reindex_rebuilds_from_files_after_the_index_is_lost() -> None:
+    make_images("a red fox", "a grey wolf")
+    index_file().unlink()
+    res = cli("history", "--reindex", "--json")
+    assert res.returncode == 0, res.stderr
+    assert "2 images" in res.stderr
+    assert sorted(json.loads(x)["prompt"] for x in res.stdout.splitlines()) == [
+        "a grey wolf",
+        "a red fox",
+    ]
+
+
+def test_corrupt_index_is_rebuilt_automatically() -> None:
+    make_images("corrupted fox")
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{index_file()}{suffix}").unlink(missing_ok=True)
+    index_file().write_bytes(b"this is not sqlite" * 100)
+    res = cli("history", "--search", "fox")
+    assert res.returncode == 0, res.stderr
+    assert "corrupted fox" in res.stdout
+
+
+def test_config_init_output_validates_and_path_follows_env(tmp_path: Path) -> None:
+    sample = cli("config", "init")
+    assert sample.returncode == 0 and "[backends.mock]" in sample.stdout
+    path = tmp_path / "mine.toml"
+    path.write_text(sample.stdout)
+    ok = cli("config", "validate", str(path))
+    assert ok.returncode == 0 and "ok" in ok.stdout
+    assert cli("config", "path", env={"IMAGEN_TUI_CONFIG": str(path)}).stdout.strip() == str(path)
+    assert cli("config", "path", "--config", "/x/y.toml").stdout.strip() == "/x/y.toml"
+
+
+def test_backends_lists_types_instances_and_options() -> None:
+    res = cli("backends")
+    assert res.returncode == 0, res.stderr
+    assert "mock" in res.stdout and "ready" in res.stdout and "txt2img" in res.stdout
+    opts = cli("backends", "mock")
+    assert opts.returncode == 0, opts.stderr
+    for key in ("latency_s", "steps", "fail_with", "max_concurrent", "timeout_s"):
+        assert key in opts.stdout
+    assert "rate_limited" in opts.stdout  # allowed values of fail_with
+    assert "Total simulated time" in opts.stdout  # the attribute docstring
+    bad = cli("backends", "nope")
+    assert bad.returncode == 2 and "nope" in one_line(bad.stderr)
+
+
+def test_usage_counts_images_per_backend() -> None:
+    make_images("one", "two")
+    res = cli("usage", "--json")
+    assert res.returncode == 0, res.stderr
+    (row,) = json.loads(res.stdout)
+    assert (row["backend"], row["images"]) == ("mock", 2)
+
+
+def test_view_missing_image_is_one_line_exit_2(tmp_path: Path) -> None:
+    res = cli("view", str(tmp_path / "nope.png"))
+    assert res.returncode == 2 and "no such image" in one_line(res.stderr)
+
+
+def test_workbench_not_built_yet_says_so() -> None:
+    res = cli()
+    assert res.returncode == 2 and "--once" in one_line(res.stderr)
