@@ -175,8 +175,8 @@ async def _generate(
         await engine.aclose()
         if progress:
             progress.clear()
-        if engine.store is not None and "index" in engine.store.__dict__:
-            engine.store.index.close()
+        if engine.store is not None:
+            engine.store.close()
     return jobs, interrupted
 
 

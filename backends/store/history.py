@@ -85,6 +85,12 @@ class HistoryStore:
 
         return open_index(self.output_dir, self._index_path)
 
+    def close(self) -> None:
+        """Close the index if it was opened."""
+        index = self.__dict__.pop("index", None)
+        if index is not None:
+            index.close()
+
     def write(self, job: Job, result: ImageResult, backend_type: str) -> SavedImage:
         """Write one image (and its sidecar) atomically; never overwrites. Thread-safe."""
         meta = build_metadata(job, result, backend_type)

@@ -173,3 +173,31 @@ def test_quiet_silences_progress_on_a_terminal(tmp_path: Path) -> None:
         shown = b""
     os.close(leader)
     assert proc.returncode == 0 and shown == b""
+
+
+def test_concurrent_processes_share_one_store_without_lock_errors() -> None:
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "imagen_tui.tui.cli",
+                "--once",
+                "shared store",
+                "--seed",
+                "1",
+                "--size",
+                "64x64",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )  # fmt: skip
+        for _ in range(8)
+    ]
+    results = [(*p.communicate(timeout=120), p.returncode) for p in procs]
+    assert all(rc == 0 for _, _, rc in results), [err for _, err, _ in results]
+    paths = {out.strip() for out, _, _ in results}
+    assert len(paths) == 8  # same name asked for 8 times: 8 distinct files
+    listed = cli("history", "--search", "shared", "--limit", "50", "--json").stdout.splitlines()
+    assert {json.loads(x)["path"] for x in listed} == paths

@@ -1,0 +1,83 @@
+"""HistoryStore: files are the truth, the index follows; favourites and trash survive a reindex."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from PIL import Image
+
+from imagen_tui.backends.models import GenerationRequest, ImageResult, Job
+from imagen_tui.backends.store import pngmeta
+from imagen_tui.backends.store.history import HistoryStore, build_metadata
+
+
+def png(width: int = 80, height: int = 72) -> bytes:
+    import io
+
+    buf = io.BytesIO()
+    Image.new("RGB", (width, height), (10, 120, 200)).save(buf, "PNG")
+    return buf.getvalue()
+
+
+def saved(tmp_path: Path, prompt: str = "a red fox", **kw) -> tuple[HistoryStore, Path]:
+    store = HistoryStore(tmp_path / "out", "{date}/{slug}-{seed}.{ext}",
+                         index_path=tmp_path / "index.sqlite3", **kw)  # fmt: skip
+    req = GenerationRequest(prompt=prompt, width=80, height=72, seed=3, style="film")
+    job = Job(request=req, user_prompt=prompt, started_at=1.0, finished_at=2.5)
+    result = ImageResult(data=png(), seed=3, cost_usd=0.02, model="m1", metadata={"x": 1})
+    written = store.write(job, result, "mock")
+    store.record(written)
+    return store, written.path
+
+
+def test_write_places_image_sidecar_and_png_chunks(tmp_path: Path) -> None:
+    store, path = saved(tmp_path)
+    assert path.is_relative_to(tmp_path / "out") and path.name == "a-red-fox-3.png"
+    meta = json.loads(path.with_suffix(".json").read_text())
+    assert meta["prompt"] == "a red fox" and meta["seed"] == 3 and meta["model"] == "m1"
+    assert (meta["width"], meta["height"], meta["latency_s"]) == (80, 72, 1.5)
+    assert meta["provider"] == {"x": 1} and meta["style"] == "film"
+    chunks = pngmeta.read_text_chunks(path)
+    assert json.loads(chunks["imagen-tui"]) == meta
+    assert "Seed: 3" in chunks["parameters"] and "Size: 80x72" in chunks["parameters"]
+    with Image.open(path) as img:
+        assert img.size == (80, 72)
+
+
+def test_prompt_cannot_escape_the_output_dir(tmp_path: Path) -> None:
+    _, path = saved(tmp_path, prompt="../../etc/passwd; rm -rf ~ $(boom)")
+    assert path.resolve().is_relative_to((tmp_path / "out").resolve())
+    assert path.name.startswith("etc-passwd-rm-rf-boom")
+
+
+def test_favourite_and_trash_survive_a_reindex(tmp_path: Path) -> None:
+    store, fav = saved(tmp_path, "keep me")
+    _, gone = saved(tmp_path, "throw me")
+    store.set_favourite(fav, True)
+    moved = store.trash(gone)
+    assert not gone.exists() and moved.exists() and moved.with_suffix(".json").exists()
+    store.index.reindex()
+    assert [r.prompt for r in store.index.search(favourites=True)] == ["keep me"]
+    assert [r.prompt for r in store.index.search()] == ["keep me"]
+    assert [r.prompt for r in store.index.search(trashed=True)] == ["throw me"]
+    back = store.restore(moved)
+    assert back == gone and back.exists()
+    assert sorted(r.prompt for r in store.index.search()) == ["keep me", "throw me"]
+
+
+def test_no_sidecar_mode(tmp_path: Path) -> None:
+    store, path = saved(tmp_path, sidecar=False)
+    assert not path.with_suffix(".json").exists()
+    store.close()
+    store.index.reindex()
+    (row,) = store.index.search("fox")
+    assert row.seed == 3  # recovered from the PNG chunk alone
+
+
+def test_metadata_holds_the_users_prompt_and_the_styled_one() -> None:
+    req = GenerationRequest(prompt="film photo of a fox", style="film", seed=1)
+    job = Job(request=req, user_prompt="a fox", user_negative="")
+    meta = build_metadata(job, ImageResult(data=png()), "mock")
+    assert meta["prompt"] == "film photo of a fox"
+    assert meta["request"]["prompt"] == "a fox"
