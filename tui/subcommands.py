@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -70,6 +71,10 @@ def cmd_config(opts: argparse.Namespace) -> int:
         print(path)
         return EXIT_OK
     if not path.exists():
+        explicit = opts.path or opts.config or os.environ.get("IMAGEN_TUI_CONFIG")
+        if not explicit:  # no file at the default place is a valid set-up: the defaults
+            print(f"{path}: no config file; built-in defaults in use ({PROG} config init)")
+            return EXIT_OK
         fail(f"config error: {path} does not exist (create it: {PROG} config init > {path})")
         return EXIT_USAGE
     problems = validate_file(path)

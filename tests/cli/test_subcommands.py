@@ -85,3 +85,10 @@ def test_view_missing_image_is_one_line_exit_2(tmp_path: Path) -> None:
 def test_workbench_not_built_yet_says_so() -> None:
     res = cli()
     assert res.returncode == 2 and "--once" in one_line(res.stderr)
+
+
+def test_validate_without_any_config_file_means_defaults(tmp_path: Path) -> None:
+    res = cli("config", "validate")
+    assert res.returncode == 0 and "defaults" in res.stdout
+    missing = cli("config", "validate", str(tmp_path / "nope.toml"))
+    assert missing.returncode == 2 and "does not exist" in one_line(missing.stderr)
