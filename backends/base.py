@@ -118,7 +118,9 @@ class Backend(ABC):
     def api_key(self) -> str | None:
         """The key from the env var named in the options, or None."""
         var = getattr(self.options, "api_key_env", None)
-        return self._env.get(var) or None if var else None
+        if not var:
+            return None
+        return self._env.get(var) or None
 
     def readiness(self) -> str | None:
         """None when the instance can run; otherwise one line saying what is missing."""

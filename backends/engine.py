@@ -74,7 +74,7 @@ class Engine:
         if not request.style:
             return request
         style = self.config.style(request.style)
-        prompt = style.prompt.replace("{prompt}", request.prompt)
+        prompt = style.apply(request.prompt)
         negative = ", ".join(p for p in (style.negative, request.negative) if p)
         return request.model_copy(update={"prompt": prompt, "negative": negative})
 

@@ -7,12 +7,14 @@ import asyncio
 import json
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from imagen_tui.backends.base import Backend
 from imagen_tui.backends.config import Config, load_config, resolve_config_path
 from imagen_tui.backends.engine import Engine
-from imagen_tui.backends.errors import ErrorCode, ImagenError, UsageError
+from imagen_tui.backends.errors import ConfigError, ErrorCode, ImagenError, UsageError
 from imagen_tui.backends.models import (
     MAX_SEED,
     MAX_SIDE,
@@ -98,14 +100,22 @@ def flag_overrides(opts: argparse.Namespace) -> dict[str, Any]:
     return overrides
 
 
+def _flag_lookup(flag: str, lookup: Callable[[str], object], name: str) -> None:
+    """A flag naming an instance or style the config lacks is a usage error (exit 2)."""
+    try:
+        lookup(name)
+    except ConfigError as exc:
+        raise UsageError(f"{flag}: {exc}") from None
+
+
 def build_request(opts: argparse.Namespace, config: Config) -> GenerationRequest:
     check_numbers(opts)
     prompt = read_prompt(opts.once)
     width, height = parse_size(opts.size)
     backend = opts.backend or config.default_backend
-    config.instance(backend)
+    _flag_lookup(f"--backend {backend}", config.instance, backend)
     if opts.style:
-        config.style(opts.style)
+        _flag_lookup(f"--style {opts.style}", config.style, opts.style)
     return GenerationRequest(
         prompt=prompt,
         negative=opts.negative,
@@ -141,7 +151,7 @@ def run_once(opts: argparse.Namespace) -> int:
     return _report(jobs, interrupted, opts, config)
 
 
-def _prepare_backend(engine: Engine, request: GenerationRequest):  # noqa: ANN202
+def _prepare_backend(engine: Engine, request: GenerationRequest) -> Backend:
     from pydantic import ValidationError
 
     try:

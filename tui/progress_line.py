@@ -41,10 +41,7 @@ class ProgressLine:
 
 
 def describe(job: Job) -> str:
+    status = str(job.state)
     if job.state is JobState.RUNNING:
-        status = f"running {job.progress:4.0%}"
-        if job.message.startswith(("rate_limited", "unavailable")):
-            status = job.message
-    else:
-        status = str(job.state)
+        status = f"running {job.progress:4.0%} {job.message}".rstrip()
     return f"#{job.index + 1} {status}"

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 from imagen_tui.backends.errors import UsageError
 
 if TYPE_CHECKING:
+    from imagen_tui.backends.config import Config
+    from imagen_tui.backends.store.history import HistoryStore
     from imagen_tui.backends.store.index_rows import ImageRow
 
 from .cli import EXIT_OK, EXIT_USAGE, PROG, Parser, fail
@@ -54,7 +56,7 @@ def run(argv: Sequence[str]) -> int:
     return handler(opts)
 
 
-def _config(opts: argparse.Namespace):  # noqa: ANN202
+def _config(opts: argparse.Namespace) -> Config:
     from imagen_tui.backends.config import load_config, resolve_config_path
 
     return load_config(resolve_config_path(opts.config))
@@ -97,7 +99,7 @@ def cmd_backends(opts: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _store(opts: argparse.Namespace):  # noqa: ANN202
+def _store(opts: argparse.Namespace) -> HistoryStore:
     from imagen_tui.backends.store.history import HistoryStore
 
     config = _config(opts)

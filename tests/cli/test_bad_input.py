@@ -130,3 +130,11 @@ def test_plugin_types_register_and_a_broken_one_costs_one_line(
     assert "key env var MY_KEY is not set" in res.stdout
     assert "broken" in res.stdout and "unavailable" in res.stdout
     assert len([ln for ln in res.stderr.splitlines() if "broken" in ln]) == 1
+
+
+def test_bad_flag_lookup_is_a_usage_error_naming_the_flag(isolated_env: dict[str, Path]) -> None:
+    write_config(isolated_env, '[styles.film]\nprompt = "film photo of {prompt}"\n')
+    res = cli("--once", "x", "--backend", "mock", "--style", "noir")
+    assert res.returncode == 2
+    line = one_line(res.stderr)
+    assert line.startswith("imagen-tui: error: --style noir: ") and "film" in line
