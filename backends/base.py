@@ -166,6 +166,11 @@ class Backend(ABC):
             )
         return request
 
+    def warnings(self, request: GenerationRequest, options: BackendOptions) -> list[str]:
+        """One-line notes shown before the job is sent, never blocking it (e.g. a model the
+        provider retired: gateways may still serve it, so it is never refused)."""
+        return []
+
     def estimate_cost(self, request: GenerationRequest, options: BackendOptions) -> float | None:
         """Estimated cost in USD of one image, or None when unknown."""
         return None

@@ -45,7 +45,7 @@ from httpx_sse import EventSource, ServerSentEvent, SSEError
 from .errors import ErrorCode, ImagenError
 from .provider_errors import ErrorBody, parse_error_body
 from .retry import parse_retry_after
-from .safe_text import one_line
+from .text import one_line
 
 T = TypeVar("T")
 

@@ -35,6 +35,7 @@ class Prepared:
     user_prompt: str = ""
     user_negative: str = ""
     options: BackendOptions | None = field(default=None, compare=False)
+    warnings: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -63,8 +64,9 @@ def prepare(config: Config, backend: Backend | None, request: GenerationRequest)
                         request.negative, options)  # fmt: skip
     requests = _per_image(backend, styled.replace(backend=name), options, problems)
     cost = _cost(backend, requests, options)
+    notes = tuple(backend.warnings(requests[0], options)) if requests else ()
     return Prepared(tuple(requests), name, cost, backend.readiness(), tuple(problems),
-                    request.prompt, request.negative, options)  # fmt: skip
+                    request.prompt, request.negative, options, notes)  # fmt: skip
 
 
 def _styled(

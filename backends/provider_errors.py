@@ -23,7 +23,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from .safe_text import one_line
+from .text import one_line
 
 SAFETY_CODES = frozenset(
     {

@@ -38,10 +38,13 @@ def visible(text: str, *, multiline: bool = False) -> str:
     return _UNSAFE.sub(swap, text)
 
 
-def one_line(text: str, width: int | None = None) -> str:
-    """`visible(text)` squeezed onto one line (runs of whitespace as one space), cut to `width`
-    characters with an ellipsis."""
-    flat = visible(" ".join(text.split()))
-    if width is not None and len(flat) > width:
-        return flat[: max(0, width - 1)] + "…"
+MAX_DETAIL_CHARS = 300
+
+
+def one_line(text: object, limit: int | None = MAX_DETAIL_CHARS) -> str:
+    """`visible(str(text))` squeezed onto one line (runs of whitespace as one space), cut to
+    `limit` characters with "…" (None = no limit)."""
+    flat = visible(" ".join(str(text).split()))
+    if limit is not None and len(flat) > limit:
+        return flat[: max(0, limit - 1)].rstrip() + "…"
     return flat

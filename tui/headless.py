@@ -152,6 +152,8 @@ def run_once(opts: argparse.Namespace) -> int:
     prepared = engine.prepare(request)
     if not prepared.ok:
         raise usage_error(prepared)
+    for note in prepared.warnings:
+        fail(f"warning: {note}")
     problem = engine.history.check_writable()
     if problem:
         fail(f"error: {problem}; choose another with --output DIR or [output] dir")

@@ -129,7 +129,7 @@ def cmd_history(opts: argparse.Namespace) -> int:
             print(json.dumps(_row_json(row)))
         else:
             fav = "*" if row.favourite else " "
-            print(f"{fav} {one_line(row.path)}\t{one_line(row.prompt, 80)}")
+            print(f"{fav} {one_line(row.path, None)}\t{one_line(row.prompt, 80)}")
     store.close()
     return EXIT_OK
 
@@ -198,7 +198,7 @@ def _job_line(job: Job) -> str:
     detail = job.output_path or job.error_message or job.message or ""
     prompt = one_line(job.user_prompt or job.request.prompt, 40)
     backend = one_line(job.request.backend, 12)
-    return f"{job.id}  {status:<12} {backend:<12} {prompt:<40} {one_line(detail)}"
+    return f"{job.id}  {status:<12} {backend:<12} {prompt:<40} {one_line(detail, None)}"
 
 
 def cmd_cancel(opts: argparse.Namespace) -> int:

@@ -16,7 +16,7 @@ from imagen_tui.backends.http import (
     response_json,
 )
 from imagen_tui.backends.provider_errors import parse_error_body
-from imagen_tui.backends.safe_text import one_line
+from imagen_tui.backends.text import one_line
 
 URL = "https://api.example.test/v1/images"
 
@@ -295,9 +295,9 @@ def test_parse_error_body_shapes() -> None:
     ("text", "expected"),
     [
         ("a\nb\tc", "a b c"),
-        ("\x1b[31mred\x1b[0m", "[31mred[0m"),
+        ("\x1b[31mred\x1b[0m", "\u241b[31mred\u241b[0m"),
         ("  lots   of   space ", "lots of space"),
-        ("zero\u200bwidth", "zerowidth"),
+        ("zero\u200bwidth", "zero<U+200B>width"),
         ("日本語", "日本語"),
     ],
 )
