@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -73,7 +73,7 @@ class JobContext:
         options: BackendOptions | None = None,
         *,
         on_progress: Callable[[float, str], None] | None = None,
-        on_remote_id: Callable[[str], None] | None = None,
+        on_remote_id: Callable[[str], Awaitable[None] | None] | None = None,
         on_preview: Callable[[bytes], None] | None = None,
         http: Callable[[], httpx.AsyncClient] | None = None,
         remote_id: str | None = None,
@@ -96,11 +96,15 @@ class JobContext:
         if self._on_progress:
             self._on_progress(min(1.0, max(0.0, fraction)), message)
 
-    def set_remote_id(self, remote_id: str) -> None:
-        """Record the provider's id so a crash can resume instead of paying twice."""
+    def set_remote_id(self, remote_id: str) -> Awaitable[None]:
+        """Record the provider's id so a crash can resume instead of paying twice.
+
+        Returns an awaitable that completes once the id is durable in the job log: await it
+        before relying on the id (e.g. before submitting a prompt id chosen up front).
+        """
         self.remote_id = remote_id
-        if self._on_remote_id:
-            self._on_remote_id(remote_id)
+        done = self._on_remote_id(remote_id) if self._on_remote_id else None
+        return done if done is not None else _done()
 
     @property
     def http(self) -> httpx.AsyncClient:
@@ -185,3 +189,7 @@ class Backend(ABC):
     async def resume(self, request: GenerationRequest, ctx: JobContext) -> ImageResult:
         """Pick up a job by `ctx.remote_id` after a crash (Capability.RESUME)."""
         raise ImagenError(ErrorCode.INTERNAL, f"{self.type_name} cannot resume jobs")
+
+
+async def _done() -> None:
+    """An already-finished awaitable for contexts without a job log."""
