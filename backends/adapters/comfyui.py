@@ -261,7 +261,7 @@ class ComfyUIBackend(Backend):
                 await _follow(socket, tracker, ctx)
         finally:
             if socket is not None:
-                await socket.close()
+                _close_later(socket)
         if tracker.error is not None:
             raise tracker.error
         entry = await self._await_history(ctx.http, opts, prompt_id)
@@ -386,6 +386,17 @@ class ComfyUIBackend(Backend):
 async def _remember(ctx: JobContext, prompt_id: str) -> None:
     """Record the prompt id and wait until it is durable in the job log, before it is sent."""
     await ctx.set_remote_id(prompt_id)
+
+
+_closing: set[asyncio.Task[None]] = set()
+
+
+def _close_later(socket: websockets.ClientConnection) -> None:
+    """Close the socket without holding up the job: the result never depends on the close
+    handshake, which a busy server may take up to WS_CLOSE_TIMEOUT_S to answer."""
+    task = asyncio.ensure_future(socket.close())
+    _closing.add(task)
+    task.add_done_callback(_closing.discard)
 
 
 async def _open_socket(base: str, client_id: str) -> websockets.ClientConnection | None:
