@@ -200,20 +200,7 @@ class ComfyUIBackend(Backend):
         for path in request.references:
             names.append(await self._upload(http, opts.base_url, path) if upload else path.name)
         seed = request.seed if request.seed is not None else secrets.randbelow(MAX_SEED + 1)
-        values: dict[str, Any] = {
-            "prompt": request.prompt,
-            "negative": request.negative,
-            "seed": seed,
-            "steps": request.steps or opts.steps,
-            "width": request.width,
-            "height": request.height,
-            "checkpoint": opts.checkpoint or "",
-            "cfg": opts.cfg,
-            "sampler": opts.sampler,
-            "scheduler": opts.scheduler,
-            **{f"ref{i}": name for i, name in enumerate(names)},
-        }
-        graph = fill_workflow(workflow, values)
+        graph = fill_workflow(workflow, _values(request, opts, seed, names))
         used_seed = seed if "seed" in workflow.placeholders else None
         return _Run(graph, workflow, used_seed, opts.checkpoint)
 
@@ -434,6 +421,25 @@ async def _follow(
                 return
     except websockets.ConnectionClosed:
         return  # the history poll finds out how the run ended
+
+
+def _values(
+    request: GenerationRequest, opts: ComfyUIOptions, seed: int, references: list[str]
+) -> dict[str, Any]:
+    """Every placeholder's typed value for this job (`refN` = uploaded file names)."""
+    return {
+        "prompt": request.prompt,
+        "negative": request.negative,
+        "seed": seed,
+        "steps": request.steps or opts.steps,
+        "width": request.width,
+        "height": request.height,
+        "checkpoint": opts.checkpoint or "",
+        "cfg": opts.cfg,
+        "sampler": opts.sampler,
+        "scheduler": opts.scheduler,
+        **{f"ref{i}": name for i, name in enumerate(references)},
+    }
 
 
 def _snap(side: int) -> int:
