@@ -102,8 +102,14 @@ class HistoryStore:
 
     def write(self, job: Job, result: ImageResult, backend_type: str) -> SavedImage:
         """Write the image and its sidecar (no index); StoreError naming the path on failure."""
+        from ..imageheader import sniff
         from . import pngmeta
 
+        if result.mime_type is None or result.width is None:  # the bytes decide, not the label
+            header = sniff(result.data)
+            if header is not None:
+                result.mime_type = header.mime_type
+                result.width, result.height = header.width, header.height
         meta = sidecar.build(job, result, backend_type)
         data = result.data
         if result.mime_type == "image/png":
