@@ -33,9 +33,9 @@ class ProgressLine:
     def on_event(self, event: JobEvent) -> None:
         self._jobs[event.job.id] = event.job
         now = time.monotonic()
-        if event.kind in (EventKind.PROGRESS, EventKind.PREVIEW):
-            if now - self._drawn_at < REDRAW_INTERVAL_S:
-                return
+        throttled = event.kind in (EventKind.PROGRESS, EventKind.PREVIEW)
+        if throttled and now - self._drawn_at < REDRAW_INTERVAL_S:
+            return
         self._drawn_at = now
         self.stream.write(self._erase() + "\n".join(self.render()))
         self.stream.flush()

@@ -272,7 +272,8 @@ def test_unknown_key_suggests_the_closest(tmp_path: Path) -> None:
     path = write(tmp_path, 'theme = "x"\n[output]\ndirr = "/x"\n[limits]\nwhatever = 1\n')
     assert problems_of(path) == [
         f"{path}:3: output.dirr: unknown key; did you mean 'dir'?",
-        f"{path}:5: limits.whatever: unknown key; allowed: budget_usd_per_day, max_concurrent, retries",
+        f"{path}:5: limits.whatever: unknown key; allowed: budget_usd_per_day, "
+        "max_concurrent, retries",
     ]
 
 
