@@ -220,6 +220,11 @@ class HistoryStore:
     def get(self, image: Path) -> ImageRow | None:
         return self.index.get(image)
 
+    def neighbour(self, image: Path, *, older: bool) -> ImageRow | None:
+        """The image after (`older`) or before `image` in history order, as of now: images
+        made since the caller last looked are included. None at either end."""
+        return self.index.neighbour(Path(image), older=older)
+
     def metadata(self, image: Path) -> dict[str, Any]:
         """Sidecar first, then the embedded chunks; StoreError if the image does not exist."""
         if not Path(image).is_file():

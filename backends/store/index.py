@@ -262,6 +262,25 @@ class Index:
         return [image_row(row) for row in rows]
 
     @schema.guarded
+    def neighbour(self, path: Path, *, older: bool, trashed: bool = False) -> ImageRow | None:
+        """The image just older (or newer) than `path` in history order; None at the end or
+        when `path` is not indexed."""
+        row = self._db.execute(
+            "SELECT created_at, id FROM images WHERE path = ?", (path_key(path),)
+        ).fetchone()
+        if row is None:
+            return None
+        if older:
+            where = "(created_at < ? OR (created_at = ? AND id < ?))"
+            order = "created_at DESC, id DESC"
+        else:
+            where = "(created_at > ? OR (created_at = ? AND id > ?))"
+            order = "created_at ASC, id ASC"
+        sql = f"SELECT {_LISTED} FROM images WHERE trashed = ? AND {where} ORDER BY {order} LIMIT 1"
+        found = self._db.execute(sql, (int(trashed), row[0], row[0], row[1])).fetchone()
+        return image_row(found) if found else None
+
+    @schema.guarded
     def changed_since(self, cursor: int = 0, limit: int = 500) -> tuple[list[ImageRow], int]:
         """Rows added or changed after `cursor` (0 = all), oldest change first, and the next
         cursor. Removed rows are not reported: callers re-page to drop them."""
