@@ -40,6 +40,7 @@ _EXPORTS: dict[str, str] = {
     "Prepared": "prepare",
     "BackendInfo": "options",
     "OptionSpec": "options",
+    "option_specs": "options",
     "Backend": "base",
     "BackendOptions": "base",
     "ApiOptions": "base",
@@ -110,7 +111,7 @@ if TYPE_CHECKING:
         JobState,
         Problem,
     )
-    from .options import BackendInfo, OptionSpec
+    from .options import BackendInfo, OptionSpec, option_specs
     from .prepare import Prepared
     from .store.files import slugify
     from .store.history import HistoryPage, HistoryStore

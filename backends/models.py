@@ -24,6 +24,8 @@ MAX_COUNT = 64
 MAX_PROMPT_CHARS = 20_000
 """Longer prompts are refused: no provider takes more, and they bloat PNG chunks and the index."""
 MAX_REFERENCES = 16
+MAX_REFERENCE_PIXELS = 100_000_000
+"""A reference above 100 megapixels is refused before decoding (decompression bombs)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -56,6 +56,7 @@ def prepare(config: Config, backend: Backend | None, request: GenerationRequest)
         configured = ", ".join(config.backends)
         problems.append(Problem("backend", f"unknown backend {name!r}; configured: {configured}"))
         return Prepared((), name, None, None, tuple(problems), request.prompt, request.negative)
+    _references(request, problems)
     styled = _styled(config, request, problems)
     options = _options(backend, request, problems)
     _capabilities(backend, request, problems)
@@ -81,6 +82,28 @@ def _styled(
         return request
     negative = ", ".join(p for p in (style.negative, request.negative) if p)
     return request.replace(prompt=style.apply(request.prompt), negative=negative)
+
+
+def _references(request: GenerationRequest, problems: list[Problem]) -> None:
+    """Each reference must be a readable PNG/JPEG/WebP/GIF of a sane size (read from its header:
+    a decompression bomb is refused without decoding it)."""
+    from .imageheader import read_header
+    from .models import MAX_REFERENCE_PIXELS
+
+    for path in request.references:
+        try:
+            if not path.is_file():
+                problems.append(Problem("references", f"{path} is not a regular file"))
+                continue
+            header = read_header(path)
+        except OSError as exc:
+            problems.append(Problem("references", f"{path} cannot be read: {exc.strerror}"))
+            continue
+        if header is None:
+            problems.append(Problem("references", f"{path} is not an image (PNG, JPEG, WebP, GIF)"))
+        elif header.width * header.height > MAX_REFERENCE_PIXELS:
+            mp = header.width * header.height / 1e6
+            problems.append(Problem("references", f"{path} is {mp:.0f} megapixels; at most 100"))
 
 
 def _options(

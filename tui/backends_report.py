@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from imagen_tui.backends import BackendInfo, ConfigError, Engine, OptionSpec, one_line, registry
+from imagen_tui.backends import (
+    BackendInfo,
+    ConfigError,
+    Engine,
+    OptionSpec,
+    one_line,
+    option_specs,
+    registry,
+)
 
 
 def overview(engine: Engine) -> str:
@@ -33,8 +41,6 @@ def describe_options(engine: Engine, name: str) -> str:
         head = f"{name} (type {info.type})"
         description, specs, configured = info.description, info.options, dict(info.configured)
     elif name in registry.type_names():
-        from imagen_tui.backends.options import option_specs
-
         cls = registry.backend_type(name)
         head, description, specs, configured = (
             f"type {name}",
