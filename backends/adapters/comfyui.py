@@ -15,6 +15,8 @@ One job = one prompt (comfyanonymous/ComfyUI `server.py`, checked 2026-11-29; se
 Cancel removes the prompt from the queue when it is pending and interrupts it by id when it is
 running; it never touches a prompt that is not ours. Resume looks the id up in history, then in
 the queue, and submits the same prompt again under the same id only when the server has neither.
+
+The websocket client is `websockets` (asyncio); HTTP goes through the engine's `ctx.http`.
 """
 
 from __future__ import annotations
