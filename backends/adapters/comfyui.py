@@ -57,6 +57,8 @@ WS_OPEN_TIMEOUT_S = 10.0
 WS_CLOSE_TIMEOUT_S = 2.0  # a cancelled job closes its socket without waiting long
 WS_MAX_FRAME_BYTES = 32 * 1024 * 1024  # previews of large images exceed websockets' 1 MiB default
 HISTORY_FIRST_POLL_S = 0.1
+CANCEL_LOOKS = 3
+CANCEL_LOOK_S = 0.2
 
 State = Literal["done", "running", "pending", "gone"]
 
@@ -170,15 +172,26 @@ class ComfyUIBackend(Backend):
         return await self._result(ctx.http, opts, run, prompt_id, history_images(entry, "ComfyUI"))
 
     async def cancel(self, ctx: JobContext) -> None:
-        """Drop our prompt if it is still queued; interrupt it by id if it runs."""
+        """Drop our prompt if it is still queued; interrupt it by id if it runs.
+
+        A job cancelled while its `POST /prompt` is in flight may reach the queue just after
+        the first look, so an id found nowhere is looked for again, CANCEL_LOOKS times.
+        """
         if not ctx.remote_id:
             return
         opts, prompt_id = self._typed(ctx.options), ctx.remote_id
-        where = await self._queue_state(ctx.http, opts.base_url, prompt_id)
-        if where == "pending":
-            await self._post(ctx.http, f"{opts.base_url}/queue", {"delete": [prompt_id]})
-        elif where == "running":
-            await self._post(ctx.http, f"{opts.base_url}/interrupt", {"prompt_id": prompt_id})
+        for look in range(CANCEL_LOOKS):
+            where = await self._queue_state(ctx.http, opts.base_url, prompt_id)
+            if where == "pending":
+                await self._post(ctx.http, f"{opts.base_url}/queue", {"delete": [prompt_id]})
+                return
+            if where == "running":
+                await self._post(ctx.http, f"{opts.base_url}/interrupt", {"prompt_id": prompt_id})
+                return
+            if await self._history(ctx.http, opts.base_url, prompt_id) is not None:
+                return  # already finished: nothing to stop
+            if look + 1 < CANCEL_LOOKS:
+                await asyncio.sleep(CANCEL_LOOK_S)
 
     # -- preparing ----------------------------------------------------------------------------
 

@@ -356,6 +356,24 @@ def test_cancel_of_a_queued_prompt_deletes_it_and_spares_the_running_one(
     comfy.release()
 
 
+def test_cancel_finds_a_prompt_that_reaches_the_queue_late(comfy: FakeComfyUI) -> None:
+    comfy.behaviour.run = False  # prompts stay pending
+    be = backend(comfy.server.url)
+    graph = json.loads((RECORDED / "basic.json").read_text())["request"]["prompt"]
+
+    async def main() -> None:
+        async with httpx.AsyncClient() as client:
+            ctx = JobContext("j", be.options, http=lambda: client, remote_id="late-1")
+            cancelling = asyncio.create_task(be.cancel(ctx))
+            await until(lambda: bool(comfy.server.requests_to("GET", "/queue")), "a first look")
+            body = {"prompt": graph, "client_id": "c", "prompt_id": "late-1"}
+            await client.post(comfy.server.url + "/prompt", json=body)  # the in-flight POST lands
+            await cancelling
+
+    asyncio.run(main())
+    assert comfy.deleted_ids == ["late-1"] and comfy.pending == []
+
+
 def test_cancel_without_a_remote_id_sends_nothing(comfy: FakeComfyUI) -> None:
     async def main() -> None:
         async with httpx.AsyncClient() as client:
