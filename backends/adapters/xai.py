@@ -67,6 +67,9 @@ RETIRED: Mapping[str, str] = {
     "grok-2-image": "is gone from xAI's model list",
 }
 _MODERATION = re.compile(r"moderat|content polic|safety", re.I)
+_BAD_KEY = re.compile(r"api key", re.I)
+_MASKED = re.compile(r"\S{0,8}\*{3,}\S{0,8}")
+"""xAI quotes a masked key ("xa***yz") in its bad-key message; we quote none of it."""
 
 AspectRatio = Literal[
     "auto", "1:1", "3:4", "4:3", "9:16", "16:9", "2:3", "3:2", "9:19.5", "19.5:9", "9:20",
@@ -241,14 +244,22 @@ def parse_reply(payload: Any, who: str) -> dict[str, Any]:
     return item
 
 
-def error_for(response: httpx.Response) -> ImagenError:
-    """The taxonomy error of a failed xAI response: the shared mapping, except a 4xx whose
-    message speaks of moderation (xAI bodies `{"code", "error": "<message>"}` carry no machine
-    code for it) is safety_blocked."""
+def error_for(response: httpx.Response, key: str | None = None) -> ImagenError:
+    """The taxonomy error of a failed xAI response: the shared mapping, except that a 400
+    whose message speaks of moderation is safety_blocked and one about the API key (xAI
+    answers a wrong key with 400 "Incorrect API key provided", ⚠️ from client reports) is
+    auth_failed: xAI bodies `{"code", "error": "<message>"}` carry no machine code for them.
+    Any key, masked or not, is cut from the detail."""
     error = error_for_response(response)
-    if error.code is ErrorCode.BAD_REQUEST and _MODERATION.search(error.detail):
-        return ImagenError(ErrorCode.SAFETY_BLOCKED, error.detail, status=error.status)
-    return error
+    detail = _MASKED.sub("***", error.detail)
+    if key:
+        detail = detail.replace(key, "***")
+    code = error.code
+    if code is ErrorCode.BAD_REQUEST and _MODERATION.search(detail):
+        code = ErrorCode.SAFETY_BLOCKED
+    elif code is ErrorCode.BAD_REQUEST and _BAD_KEY.search(detail):
+        code = ErrorCode.AUTH_FAILED
+    return ImagenError(code, detail, retry_after=error.retry_after, status=error.status)
 
 
 def _metadata(payload: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
@@ -282,7 +293,7 @@ async def _post(
     with map_transport_errors(url):
         response = await ctx.http.post(url, json=body, headers=headers, timeout=_timeout(timeout_s))
     if response.status_code >= 300:
-        raise error_for(response)
+        raise error_for(response, key)
     return response_json(response, url)
 
 

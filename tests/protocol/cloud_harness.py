@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -85,11 +86,16 @@ class Rig:
 
 
 async def run(
-    rig: Rig, request: GenerationRequest, *, cancel_when: Callable[[JobEvent], bool] | None = None
+    rig: Rig,
+    request: GenerationRequest,
+    *,
+    cancel_when: Callable[[JobEvent], bool] | None = None,
+    cancel_after: threading.Event | None = None,
 ) -> Outcome:
     """Start the engine, run `request` (one image) to its end and close everything.
 
-    With `cancel_when`, the job is cancelled at the first event it holds true for.
+    With `cancel_when`, the job is cancelled at the first event it holds true for, once
+    `cancel_after` (set by a fake server when the request has arrived) is set too.
     """
     engine = rig.engine
     events: list[JobEvent] = []
@@ -99,7 +105,12 @@ async def run(
         events.append(event)
         if cancel_when is not None and cancel_when(event) and not cancelled.is_set():
             cancelled.set()
-            asyncio.get_running_loop().create_task(engine.cancel(event.job.id))
+            asyncio.get_running_loop().create_task(cancel(event.job.id))
+
+    async def cancel(job_id: str) -> None:
+        if cancel_after is not None:
+            await asyncio.to_thread(cancel_after.wait, WAIT_S)
+        await engine.cancel(job_id)
 
     await engine.start()
     engine.subscribe(seen)
