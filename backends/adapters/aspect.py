@@ -60,9 +60,9 @@ def nearest_ratio(width: int, height: int, ratios: Sequence[str]) -> str | None:
 
 def nearest_tier(width: int, height: int, tiers: Mapping[str, float]) -> str:
     """The tier whose area (`tiers`: name → megapixels) is nearest to width×height on a log
-    scale; a tie goes to the larger tier."""
+    scale; a tie goes to the smaller (cheaper) tier."""
     area = width * height / 1e6
-    ranked = sorted(tiers.items(), key=lambda kv: (abs(math.log(kv[1] / area)), -kv[1]))
+    ranked = sorted(tiers.items(), key=lambda kv: (abs(math.log(kv[1] / area)), kv[1]))
     return ranked[0][0]
 
 
@@ -109,7 +109,12 @@ def choose_shape(
             f"{who} cannot make {width}x{height} (ratio {width / height:.3g}); allowed aspect "
             f"ratios: {named}; pick a size of one of them or set -o aspect_ratio=W:H",
         )
-    return Shape(chosen, tier or nearest_tier(width, height, tiers))
+    if tier is None:
+        # Compare with the sizes each tier really has at this ratio: big tiers of extreme
+        # ratios are clamped to MAX_SIDE, and then two tiers may even share one size.
+        areas = {t: math.prod(nominal_size(chosen, mp)) / 1e6 for t, mp in tiers.items()}
+        tier = nearest_tier(width, height, areas)
+    return Shape(chosen, tier)
 
 
 def preset_sizes(ratios: Sequence[str], megapixels: float) -> tuple[str, ...]:
