@@ -81,8 +81,7 @@ class GeminiOptions(ApiOptions):
     timeout_s: float = Field(default=300.0, gt=0)
     """Give up on one image after this many seconds (4K images can take 1-2 minutes)."""
     aspect_ratio: AspectRatio | None = None
-    """imageConfig.aspectRatio; unset = the ratio of the requested size; auto = follow the
-    first reference image."""
+    """imageConfig.aspectRatio; unset = the requested size's ratio; auto = the reference's."""
     image_size: ImageSize | None = None
     """imageConfig.imageSize tier (about 0.25, 1, 4 or 16 MP); unset = nearest to the size."""
     thinking_level: ThinkingLevel | None = None

@@ -89,8 +89,7 @@ class XaiOptions(ApiOptions):
     timeout_s: float = Field(default=180.0, gt=0)
     """Give up on one image after this many seconds (a call takes about 10-20 s)."""
     aspect_ratio: AspectRatio | None = None
-    """aspect_ratio; unset = the ratio of the requested size (one-reference edits: the
-    reference's own ratio)."""
+    """aspect_ratio; unset = the requested size's ratio (a one-image edit keeps its own)."""
     resolution: Literal["1k", "2k"] | None = None
     """resolution (about 1 or 4 MP); unset = nearest to the requested size."""
     quality: Literal["low", "medium"] | None = None
