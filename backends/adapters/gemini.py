@@ -181,16 +181,16 @@ class GeminiBackend(Backend):
         rate_limited/unavailable (retried by the engine), safety_blocked, no_image.
         """
         opts = cast(GeminiOptions, ctx.options)
-        refs = await asyncio.to_thread(read_references, request.references)
-        body = build_body(request, refs, self.shape(request, opts), opts)
+        shape = self.shape(request, opts)
+        content = await asyncio.to_thread(encoded_body, request, shape, opts)
         url = endpoint(opts.base_url, opts.model or DEFAULT_MODEL, stream=opts.stream)
         reply = GeminiReply(who=f"{self.name} ({opts.model})")
         ctx.progress(0.02, "sent to gemini")
         headers = auth_headers(self.api_key())
         if opts.stream:
-            await _post_stream(ctx, url, body, headers, reply, opts.timeout_s)
+            await _post_stream(ctx, url, content, headers, reply, opts.timeout_s)
         else:
-            reply.absorb(await _post_json(ctx, url, body, headers, opts.timeout_s))
+            reply.absorb(await _post_json(ctx, url, content, headers, opts.timeout_s))
         image = reply.image()
         ctx.progress(1.0, "image received")
         return ImageResult(
@@ -218,6 +218,13 @@ def read_references(paths: Sequence[Any]) -> list[InlineImage]:
             f"Gemini takes at most {MAX_REQUEST_BYTES / 1e6:.0f} MB inline",
         )
     return refs
+
+
+def encoded_body(request: GenerationRequest, shape: Shape | None, opts: GeminiOptions) -> bytes:
+    """References read and the body built and JSON-encoded (blocking: run it in a worker
+    thread; a 10 MB reference costs about 0.3 s here, too long to hold the event loop)."""
+    refs = read_references(request.references)
+    return json.dumps(build_body(request, refs, shape, opts)).encode()
 
 
 def build_body(
@@ -258,8 +265,10 @@ def endpoint(base_url: str, model: str, *, stream: bool) -> str:
 
 
 def auth_headers(key: str | None) -> dict[str, str]:
-    """`x-goog-api-key` when there is a key (a keyless gateway gets none)."""
-    return {"x-goog-api-key": key} if key else {}
+    """JSON content type, and `x-goog-api-key` when there is a key (a keyless gateway gets
+    none)."""
+    headers = {"Content-Type": "application/json"}
+    return {**headers, "x-goog-api-key": key} if key else headers
 
 
 # -- pure response parsing ----------------------------------------------------------------
@@ -430,7 +439,7 @@ def _timeout(timeout_s: float) -> httpx.Timeout:
 async def _post_stream(
     ctx: JobContext,
     url: str,
-    body: dict[str, Any],
+    content: bytes,
     headers: dict[str, str],
     reply: GeminiReply,
     timeout_s: float,
@@ -438,7 +447,7 @@ async def _post_stream(
     """POST to streamGenerateContent and feed every SSE chunk to `reply`, reporting progress
     and publishing draft images as previews."""
     events = iter_sse(
-        ctx.http, "POST", url, json=body, headers=headers, timeout=_timeout(timeout_s)
+        ctx.http, "POST", url, content=content, headers=headers, timeout=_timeout(timeout_s)
     )
     async for event in events:
         try:
@@ -453,10 +462,12 @@ async def _post_stream(
 
 
 async def _post_json(
-    ctx: JobContext, url: str, body: dict[str, Any], headers: dict[str, str], timeout_s: float
+    ctx: JobContext, url: str, content: bytes, headers: dict[str, str], timeout_s: float
 ) -> Any:
     """POST to generateContent; the decoded reply. HTTP errors raised as the taxonomy."""
     with map_transport_errors(url):
-        response = await ctx.http.post(url, json=body, headers=headers, timeout=_timeout(timeout_s))
+        response = await ctx.http.post(
+            url, content=content, headers=headers, timeout=_timeout(timeout_s)
+        )
     raise_for_status(response)
     return response_json(response, url)

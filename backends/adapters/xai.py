@@ -21,6 +21,7 @@ no progress, no remote cancel, no job id; no negative prompt, seed or steps.
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Literal, cast
@@ -163,12 +164,12 @@ class XaiBackend(Backend):
         the engine), safety_blocked, no_image (empty, truncated or non-image payload).
         """
         opts = cast(XaiOptions, ctx.options)
-        refs = await asyncio.to_thread(_read_references, request.references)
-        body = build_body(request, refs, self.shape(request, opts), opts)
-        path = "/images/edits" if refs else "/images/generations"
+        shape = self.shape(request, opts)
+        content, asked = await asyncio.to_thread(encoded_body, request, shape, opts)
+        path = "/images/edits" if request.references else "/images/generations"
         url = opts.base_url.rstrip("/") + path
         ctx.progress(0.05, "sent to xai")
-        payload = await _post(ctx, url, body, self.api_key(), opts.timeout_s)
+        payload = await _post(ctx, url, content, self.api_key(), opts.timeout_s)
         item = parse_reply(payload, self.name)
         if item.get("b64_json"):
             data = decode_base64_image(str(item["b64_json"]), self.name)
@@ -183,11 +184,21 @@ class XaiBackend(Backend):
             revised_prompt=one_line(revised, 4000) if isinstance(revised, str) else None,
             cost_usd=self.estimate_cost(request, opts),
             model=opts.model or DEFAULT_MODEL,
-            metadata=_metadata(payload, body),
+            metadata=_metadata(payload, asked),
         )
 
 
 # -- pure request building and response parsing -------------------------------------------
+
+
+def encoded_body(
+    request: GenerationRequest, shape: Shape | None, opts: XaiOptions
+) -> tuple[bytes, dict[str, Any]]:
+    """The JSON-encoded body and the shape fields it asks for (blocking: references are read
+    and base64-encoded here; run it in a worker thread)."""
+    body = build_body(request, _read_references(request.references), shape, opts)
+    asked = {k: body[k] for k in ("aspect_ratio", "resolution", "quality") if k in body}
+    return json.dumps(body).encode(), asked
 
 
 def _read_references(paths: Sequence[Any]) -> list[InlineImage]:
@@ -261,10 +272,8 @@ def error_for(response: httpx.Response, key: str | None = None) -> ImagenError:
     return ImagenError(code, detail, retry_after=error.retry_after, status=error.status)
 
 
-def _metadata(payload: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
-    meta: dict[str, Any] = {
-        k: body[k] for k in ("aspect_ratio", "resolution", "quality") if k in body
-    }
+def _metadata(payload: dict[str, Any], asked: dict[str, Any]) -> dict[str, Any]:
+    meta: dict[str, Any] = dict(asked)
     if isinstance(payload.get("created"), int):
         meta["created"] = payload["created"]
     item = payload["data"][0]
@@ -285,12 +294,16 @@ def _timeout(timeout_s: float) -> httpx.Timeout:
 
 
 async def _post(
-    ctx: JobContext, url: str, body: dict[str, Any], key: str | None, timeout_s: float
+    ctx: JobContext, url: str, content: bytes, key: str | None, timeout_s: float
 ) -> Any:
     """POST the JSON body with the bearer key; the decoded reply or the taxonomy error."""
-    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    headers = {"Content-Type": "application/json"}
+    if key:
+        headers["Authorization"] = f"Bearer {key}"
     with map_transport_errors(url):
-        response = await ctx.http.post(url, json=body, headers=headers, timeout=_timeout(timeout_s))
+        response = await ctx.http.post(
+            url, content=content, headers=headers, timeout=_timeout(timeout_s)
+        )
     if response.status_code >= 300:
         raise error_for(response, key)
     return response_json(response, url)

@@ -116,7 +116,8 @@ def test_endpoint_and_headers() -> None:
         endpoint("https://h/v1", "a b/c", stream=False)
         == "https://h/v1/models/a%20b%2Fc:generateContent"
     )
-    assert auth_headers("k") == {"x-goog-api-key": "k"} and auth_headers(None) == {}
+    assert auth_headers("k") == {"Content-Type": "application/json", "x-goog-api-key": "k"}
+    assert auth_headers(None) == {"Content-Type": "application/json"}
 
 
 def candidate(parts: list[Any], finish: str | None = None) -> dict[str, Any]:
