@@ -98,9 +98,8 @@ def choose_shape(
     Raises `ImagenError(BAD_REQUEST)` naming the allowed ratios when the size matches none, or
     the allowed tiers when an explicit tier is not in `tiers`.
     """
-    if tier is not None and tier not in tiers:
-        allowed = ", ".join(tiers)
-        raise ImagenError(ErrorCode.BAD_REQUEST, f"{who} has no size {tier}; allowed: {allowed}")
+    if tier is not None:
+        check_tier(tier, tiers, who)
     chosen = ratio or nearest_ratio(width, height, ratios)
     if chosen is None:
         named = ", ".join(r for r in ratios if ":" in r)
@@ -115,6 +114,13 @@ def choose_shape(
         areas = {t: math.prod(nominal_size(chosen, mp)) / 1e6 for t, mp in tiers.items()}
         tier = nearest_tier(width, height, areas)
     return Shape(chosen, tier)
+
+
+def check_tier(tier: str, tiers: Mapping[str, float], who: str) -> None:
+    """Raise `ImagenError(BAD_REQUEST)` naming the allowed tiers unless `tier` is one."""
+    if tier not in tiers:
+        allowed = ", ".join(tiers)
+        raise ImagenError(ErrorCode.BAD_REQUEST, f"{who} has no size {tier}; allowed: {allowed}")
 
 
 def preset_sizes(ratios: Sequence[str], megapixels: float) -> tuple[str, ...]:

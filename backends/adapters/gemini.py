@@ -40,7 +40,7 @@ from ..http import (
 )
 from ..models import GenerationRequest, ImageResult
 from ..text import one_line
-from .aspect import Shape, choose_shape, nominal_size, preset_sizes
+from .aspect import Shape, check_tier, choose_shape, nominal_size, preset_sizes
 from .gemini_models import (
     ALL_RATIOS,
     ALL_TIERS,
@@ -120,9 +120,10 @@ class GeminiBackend(Backend):
         info = model_info(opts.model or DEFAULT_MODEL)
         tiers = {t: TIER_MEGAPIXELS[t] for t in (info.tiers if info else ALL_TIERS)}
         ratios = info.ratios if info else ALL_RATIOS
+        who = f"{self.name} ({opts.model})"
         if opts.aspect_ratio == "auto":
-            if opts.image_size is not None and opts.image_size not in tiers:
-                choose_shape(1, 1, ratios=ratios, tiers=tiers, tier=opts.image_size, who=self.name)
+            if opts.image_size is not None:
+                check_tier(opts.image_size, tiers, who)
             return None
         if opts.aspect_ratio is not None and opts.aspect_ratio not in ratios:
             raise ImagenError(
@@ -137,7 +138,7 @@ class GeminiBackend(Backend):
             tiers=tiers,
             ratio=opts.aspect_ratio,
             tier=opts.image_size,
-            who=f"{self.name} ({opts.model})",
+            who=who,
         )
 
     def normalize(self, request: GenerationRequest, options: BackendOptions) -> GenerationRequest:

@@ -80,16 +80,17 @@ def check_complete(data: bytes, who: str) -> str:
     padding allowed), WebP's RIFF length covers the whole file (Google WebP container spec).
     """
     header = sniff(data)
-    complete = (
-        header is not None
-        and {
-            "image/png": lambda: data.rstrip(b"\0").endswith(b"IEND\xaeB`\x82"),
-            "image/jpeg": lambda: data.rstrip(b"\0\n\r ").endswith(b"\xff\xd9"),
-            "image/webp": lambda: len(data) >= 8 + int.from_bytes(data[4:8], "little"),
-            "image/gif": lambda: data.rstrip(b"\0").endswith(b";"),
-        }.get(header.mime_type, lambda: False)()
-    )
-    if header is None or not complete:
+    if header is None or not _ends_whole(header.mime_type, data):
         what = "not an image" if header is None else f"a truncated {header.mime_type}"
         raise ImagenError(ErrorCode.NO_IMAGE, f"{who} sent {what} ({len(data)} bytes)")
     return header.mime_type
+
+
+def _ends_whole(mime: str, data: bytes) -> bool:
+    if mime == "image/png":
+        return data.rstrip(b"\0").endswith(b"IEND\xaeB`\x82")
+    if mime == "image/jpeg":
+        return data.rstrip(b"\0\n\r ").endswith(b"\xff\xd9")
+    if mime == "image/webp":
+        return len(data) >= 8 + int.from_bytes(data[4:8], "little")
+    return data.rstrip(b"\0").endswith(b";")  # GIF trailer

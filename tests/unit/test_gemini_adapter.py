@@ -202,3 +202,10 @@ def test_retired_models_warn_and_current_ones_do_not() -> None:
         assert words in note
     g, opts = backend()
     assert g.warnings(req(), opts) == []
+
+
+def test_auto_ratio_still_checks_the_tier_against_the_model() -> None:
+    g, opts = backend(model="gemini-2.5-flash-image", aspect_ratio="auto", image_size="2K")
+    with pytest.raises(ImagenError) as info:
+        g.normalize(req(), opts)
+    assert "has no size 2K; allowed: 1K" in info.value.detail
