@@ -120,7 +120,7 @@ class GeminiBackend(Backend):
         info = model_info(opts.model or DEFAULT_MODEL)
         tiers = {t: TIER_MEGAPIXELS[t] for t in (info.tiers if info else ALL_TIERS)}
         ratios = info.ratios if info else ALL_RATIOS
-        who = f"{self.name} ({opts.model})"
+        who = f"{self.name} ({one_line(opts.model or DEFAULT_MODEL, 80)})"
         if opts.aspect_ratio == "auto":
             if opts.image_size is not None:
                 check_tier(opts.image_size, tiers, who)
@@ -128,8 +128,7 @@ class GeminiBackend(Backend):
         if opts.aspect_ratio is not None and opts.aspect_ratio not in ratios:
             raise ImagenError(
                 ErrorCode.BAD_REQUEST,
-                f"{opts.model} has no aspect ratio {opts.aspect_ratio}; allowed: "
-                + ", ".join(ratios),
+                f"{who} has no aspect ratio {opts.aspect_ratio}; allowed: " + ", ".join(ratios),
             )
         return choose_shape(
             request.width,
@@ -185,7 +184,7 @@ class GeminiBackend(Backend):
         shape = self.shape(request, opts)
         content = await asyncio.to_thread(encoded_body, request, shape, opts)
         url = endpoint(opts.base_url, opts.model or DEFAULT_MODEL, stream=opts.stream)
-        reply = GeminiReply(who=f"{self.name} ({opts.model})")
+        reply = GeminiReply(who=f"{self.name} ({one_line(opts.model or DEFAULT_MODEL, 80)})")
         ctx.progress(0.02, "sent to gemini")
         headers = auth_headers(self.api_key())
         if opts.stream:
@@ -322,8 +321,10 @@ class GeminiReply:
             raise error_for_payload(payload)
         self._feedback(payload.get("promptFeedback"))
         self.usage = payload.get("usageMetadata") or self.usage
-        self.model_version = payload.get("modelVersion") or self.model_version
-        self.response_id = payload.get("responseId") or self.response_id
+        if payload.get("modelVersion"):
+            self.model_version = one_line(payload["modelVersion"], 100)
+        if payload.get("responseId"):
+            self.response_id = one_line(payload["responseId"], 100)
         drafts: list[bytes] = []
         for candidate in payload.get("candidates") or []:
             if isinstance(candidate, dict):
@@ -332,11 +333,12 @@ class GeminiReply:
 
     def _feedback(self, feedback: Any) -> None:
         if isinstance(feedback, dict) and feedback.get("blockReason"):
-            self.block_reason = str(feedback["blockReason"])
-            self.block_message = str(feedback.get("blockReasonMessage") or "")
+            self.block_reason = one_line(feedback["blockReason"], 40)
+            self.block_message = one_line(feedback.get("blockReasonMessage") or "", 200)
 
     def _candidate(self, candidate: dict[str, Any]) -> list[bytes]:
-        self.finish_reason = str(candidate.get("finishReason") or self.finish_reason)
+        if candidate.get("finishReason"):
+            self.finish_reason = one_line(candidate["finishReason"], 40)
         drafts = []
         for part in (candidate.get("content") or {}).get("parts") or []:
             if not isinstance(part, dict):
@@ -369,9 +371,9 @@ class GeminiReply:
         """The final image. Raises `ImagenError`: safety_blocked for a blocked prompt or a
         safety finish reason, no_image for a reply without a (whole) image."""
         if self.block_reason:
-            detail = f"prompt blocked: {one_line(self.block_reason, 40)}"
+            detail = f"prompt blocked: {self.block_reason}"
             if self.block_message:
-                detail += f": {one_line(self.block_message, 200)}"
+                detail += f": {self.block_message}"
             raise ImagenError(ErrorCode.SAFETY_BLOCKED, f"{self.who} {detail}")
         if self.finish_reason in SAFETY_FINISH:
             raise ImagenError(
@@ -397,9 +399,9 @@ class GeminiReply:
         if self.usage:
             meta["usage"] = _clean(self.usage)
         if self.model_version:
-            meta["model_version"] = one_line(self.model_version, 100)
+            meta["model_version"] = self.model_version
         if self.response_id:
-            meta["response_id"] = one_line(self.response_id, 100)
+            meta["response_id"] = self.response_id
         if self.texts:
             meta["text"] = one_line(" ".join(self.texts), MAX_TEXT_CHARS)
         if self.drafts:

@@ -209,3 +209,12 @@ def test_auto_ratio_still_checks_the_tier_against_the_model() -> None:
     with pytest.raises(ImagenError) as info:
         g.normalize(req(), opts)
     assert "has no size 2K; allowed: 1K" in info.value.detail
+
+
+def test_provider_strings_in_errors_are_made_visible() -> None:
+    reply = GeminiReply("g")
+    reply.absorb({"promptFeedback": {"blockReason": "SAFETY\x1b]0;x\x07"}, "modelVersion": "m\x1b"})
+    with pytest.raises(ImagenError) as info:
+        reply.image()
+    assert "\x1b" not in info.value.detail and "\x07" not in info.value.detail
+    assert reply.model_version == "m␛"
