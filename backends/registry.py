@@ -26,6 +26,8 @@ GROUP = "imagen_tui.backends"
 # distribution's metadata (~25 ms of start-up); plugins are still found through GROUP.
 BUILTIN_TYPES: dict[str, str] = {
     "mock": "imagen_tui.backends.adapters.mock:MockBackend",
+    "a1111": "imagen_tui.backends.adapters.a1111:A1111Backend",
+    "pool": "imagen_tui.backends.adapters.pool:PoolBackend",
 }
 
 
