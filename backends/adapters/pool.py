@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     import httpx
 
 REQUEST_CAPABILITIES = (
-    (Capability.NEGATIVE, "a negative prompt", "negative"),
+    (Capability.NEGATIVE, "negative prompt", "negative"),
     (Capability.REFERENCES, "reference images", "references"),
     (Capability.STEPS, "steps", "steps"),
 )
@@ -206,7 +206,7 @@ class PoolBackend(Backend):
                 made = member.normalize(request, member.options)
             except ImagenError as exc:
                 raise ImagenError(
-                    ErrorCode.BAD_REQUEST, f"pool member {member.name!r}: {exc.detail}"
+                    ErrorCode.BAD_REQUEST, f"pool {self.name!r}: {exc.detail}"
                 ) from None
             if member is members[0]:
                 out = made
