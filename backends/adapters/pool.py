@@ -23,7 +23,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, cast
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from ..base import Backend, BackendOptions, Capability, JobContext
 from ..errors import ConfigError, ErrorCode, ImagenError
@@ -45,6 +45,17 @@ class PoolOptions(BackendOptions):
 
     members: list[str] = Field(min_length=1)
     """Names of the [backends.<name>] instances (comfyui or a1111) to spread jobs over."""
+
+    @field_validator("members")
+    @classmethod
+    def _distinct_names(cls, members: list[str]) -> list[str]:
+        for name in members:
+            if not name or ":" in name:
+                raise ValueError(f"member {name!r}: a pool member's name cannot hold ':'")
+        if len(set(members)) != len(members):
+            raise ValueError("each member may be listed once")
+        return members
+
     max_concurrent: int = Field(default=4, ge=1, le=64)
     """Jobs the whole pool runs at once (members still run theirs one by one)."""
     timeout_s: float = Field(default=900.0, gt=0)
@@ -78,13 +89,12 @@ def pick_member(loads: Sequence[MemberLoad], sent: Mapping[str, int]) -> str | N
 
 
 def split_remote_id(remote_id: str, members: Sequence[str]) -> tuple[str, str] | None:
-    """`(member, member's remote id)` from a pool remote id `<member>:<id>`; the longest member
-    name that matches wins. None when no member matches."""
-    for name in sorted(members, key=len, reverse=True):
-        prefix = f"{name}:"
-        if remote_id.startswith(prefix) and len(remote_id) > len(prefix):
-            return name, remote_id[len(prefix) :]
-    return None
+    """`(member, member's remote id)` from a pool remote id `<member>:<id>` (member names hold
+    no colon); None when it names no member of `members`."""
+    name, sep, rest = remote_id.partition(":")
+    if not sep or not rest or name not in members:
+        return None
+    return name, rest
 
 
 class PoolBackend(Backend):
