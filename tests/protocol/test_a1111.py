@@ -385,3 +385,27 @@ def test_queue_depth_of_a_down_server_is_unavailable_naming_the_url() -> None:
     problem, error = asyncio.run(main())
     assert error.code is ErrorCode.UNAVAILABLE and f"{url}/sdapi/v1/progress" in error.detail
     assert problem is not None and f"{url}/sdapi/v1/sd-models" in problem
+
+
+def test_once_cli_keeps_the_basic_auth_secret_out_of_output_and_files(
+    fake_server: FakeServer, a1111: FakeA1111, isolated_env: dict[str, Path]
+) -> None:
+    from tests.cli.helpers import cli, one_line
+
+    secret = "s3cret-pass-789"
+    a1111.auth = ("alice", secret)
+    cfg = isolated_env["config"] / "imagen-tui" / "config.toml"
+    cfg.parent.mkdir(parents=True)
+    cfg.write_text(config(fake_server.url, 'api_key_env = "SD_AUTH"\n'))
+    args = ("--once", "fox", "--backend", "sd", "--size", "64x64", "--steps", "2")
+    ok = cli(*args, "--json", env={"SD_AUTH": f"alice:{secret}"})
+    bad = cli(*args, env={"SD_AUTH": "alice:wrong-pass-456"})
+    assert ok.returncode == 0, ok.stderr
+    assert bad.returncode == 1 and "auth_failed" in one_line(bad.stderr)
+    for text in (ok.stdout, ok.stderr, bad.stdout, bad.stderr):
+        assert secret not in text and "wrong-pass-456" not in text
+    stored = [p for root in isolated_env.values() for p in files_under(root)]
+    assert any(p.suffix == ".png" for p in stored)
+    for path in stored:
+        data = path.read_bytes()
+        assert secret.encode() not in data and b"wrong-pass-456" not in data, path
