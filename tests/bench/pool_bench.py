@@ -6,7 +6,11 @@
   members, median of 50;
 - job: submit-to-done of one zero-step job through the real Engine (job log, store, PNG
   write) directly on an a1111 instance and through a two-member pool, median of 20;
-- spread: 8 jobs of 10 steps x 20 ms over a pool of 1, 2 and 4 idle hosts, wall time.
+- spread: 8 jobs of 10 steps x 20 ms over a pool of 1, 2 and 4 idle hosts: wall time and jobs
+  per host (the engine's global cap, 4 by default, bounds the parallelism).
+
+All fakes run in this process (one thread each), so on a small machine the numbers include
+their own overhead; they compare, they do not predict a real GPU.
 """
 
 from __future__ import annotations
@@ -34,11 +38,13 @@ def pool_config(urls: list[str]) -> str:
     return "".join(parts) + f'[backends.farm]\ntype = "pool"\nmembers = [{members}]\n'
 
 
-def start_hosts(stack: ExitStack, count: int, step_s: float = 0.0) -> list[FakeServer]:
+def start_hosts(stack: ExitStack, count: int, step_s: float = 0.0) -> list[FakeA1111]:
     hosts = [stack.enter_context(running(FakeServer(max_requests=100_000))) for _ in range(count)]
-    for host in hosts:
-        FakeA1111(step_s=step_s).install(host)
-    return hosts
+    return [FakeA1111(step_s=step_s).install(host) for host in hosts]
+
+
+def urls_of(fakes: list[FakeA1111]) -> list[str]:
+    return [f.server.url for f in fakes]
 
 
 async def probe_ms(urls: list[str], tmp: Path) -> float:
@@ -82,19 +88,20 @@ def main() -> None:
         root = Path(tmp)
         for count in (1, 4, 16):
             with ExitStack() as stack:
-                urls = [h.url for h in start_hosts(stack, count)]
+                urls = urls_of(start_hosts(stack, count))
                 ms = asyncio.run(probe_ms(urls, root / f"probe{count}"))
             print(f"probe {count:>2} members: {ms:6.2f} ms median")
         with ExitStack() as stack:
-            urls = [h.url for h in start_hosts(stack, 2)]
+            urls = urls_of(start_hosts(stack, 2))
             direct = asyncio.run(job_ms(urls, root / "direct", "gpu0"))
             pooled = asyncio.run(job_ms(urls, root / "pooled", "farm"))
         print(f"job direct a1111: {direct:6.1f} ms median; through pool: {pooled:6.1f} ms")
         for count in (1, 2, 4):
             with ExitStack() as stack:
-                urls = [h.url for h in start_hosts(stack, count, step_s=0.02)]
-                took = asyncio.run(spread_s(urls, root / f"spread{count}"))
-            print(f"8 jobs x 10 steps x 20 ms on {count} host(s): {took:5.2f} s wall")
+                fakes = start_hosts(stack, count, step_s=0.02)
+                took = asyncio.run(spread_s(urls_of(fakes), root / f"spread{count}"))
+            spread = [len(f.jobs) for f in fakes]
+            print(f"8 jobs x 10 steps x 20 ms on {count} host(s): {took:5.2f} s wall, {spread}")
 
 
 if __name__ == "__main__":

@@ -116,6 +116,11 @@ class FakeA1111:
     _lock: asyncio.Lock | None = None
     _server: FakeServer | None = None
 
+    @property
+    def server(self) -> FakeServer:
+        assert self._server is not None, "install() it first"
+        return self._server
+
     def install(self, server: FakeServer) -> FakeA1111:
         self._server = server
         server.route("POST", "/sdapi/v1/txt2img", self._txt2img)
