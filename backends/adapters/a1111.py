@@ -58,6 +58,7 @@ API_FIELDS = (
     "enable_hr",
     "hr_scale",
     "hr_upscaler",
+    "override_settings_restore_afterwards",
 )
 
 
@@ -70,6 +71,9 @@ class A1111Options(ApiOptions):
     """Env var holding user:password for a server started with --api-auth (unset = no auth)."""
     model: str | None = None
     """Checkpoint to use (title, name or hash as /sdapi/v1/sd-models lists it); unset = loaded."""
+    override_settings_restore_afterwards: bool = False
+    """With model: load the server's previous checkpoint back after each job (slow: every job
+    then loads `model` again); off keeps `model` loaded for the next job."""
     max_concurrent: int = Field(default=1, ge=1, le=64)
     """Jobs sent at once; the server runs one at a time and holds the others."""
     timeout_s: float = Field(default=600.0, gt=0)

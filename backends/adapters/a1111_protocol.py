@@ -94,8 +94,9 @@ def build_payload(
 ) -> tuple[str, dict[str, Any]]:
     """`(path, JSON body)` for one image: txt2img, or img2img when `init_image` is given.
 
-    `fields` are extra top-level API fields (sampler_name, cfg_scale...; None values are left
-    out so the server's defaults apply); `model` becomes `override_settings.sd_model_checkpoint`.
+    `fields` are extra top-level API fields (sampler_name, cfg_scale,
+    override_settings_restore_afterwards...; None values are left out so the server's defaults
+    apply); `model` becomes `override_settings.sd_model_checkpoint`.
     """
     body: dict[str, Any] = {
         "prompt": request.prompt,
@@ -113,7 +114,6 @@ def build_payload(
         body["steps"] = request.steps
     if model:
         body["override_settings"] = {"sd_model_checkpoint": model}
-        body["override_settings_restore_afterwards"] = True
     body.update({k: v for k, v in fields.items() if v is not None})
     if init_image is None:
         for key in IMG2IMG_ONLY:

@@ -54,6 +54,7 @@ def test_txt2img_sends_the_api_fields_and_keeps_seed_and_info(
     assert (body["seed"], body["steps"], body["width"], body["height"]) == (1234, 4, 128, 64)
     assert body["sampler_name"] == "DPM++ 2M" and body["cfg_scale"] == 5.5
     assert body["override_settings"] == {"sd_model_checkpoint": "sd15"}
+    assert body["override_settings_restore_afterwards"] is False  # keep it loaded for the next
     assert body["batch_size"] == 1 and body["n_iter"] == 1 and body["save_images"] is False
     assert body["force_task_id"].startswith(f"imagen-tui-{job.id}-")
     assert "denoising_strength" not in body and "init_images" not in body

@@ -64,7 +64,6 @@ def test_txt2img_payload_has_the_request_and_leaves_unset_fields_to_the_server()
         "save_images": False,
         "force_task_id": "t1",
         "override_settings": {"sd_model_checkpoint": "sd15"},
-        "override_settings_restore_afterwards": True,
         "sampler_name": "Euler a",
         "enable_hr": False,
     }
