@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -12,7 +12,7 @@ import httpx
 
 from imagen_tui.backends.config import load_config
 from imagen_tui.backends.engine import Engine
-from imagen_tui.backends.events import EventKind, JobEvent
+from imagen_tui.backends.events import JobEvent
 from imagen_tui.backends.models import GenerationRequest, Job
 from imagen_tui.backends.retry import RetryPolicy
 from imagen_tui.backends.store.history import HistoryStore
@@ -83,10 +83,6 @@ async def eventually(check: Callable[[], T], what: str) -> T:
     raise AssertionError(f"never happened: {what}")
 
 
-def kinds(events: list[JobEvent]) -> list[EventKind]:
-    return [e.kind for e in events]
-
-
 def sidecar(job: Job) -> dict[str, Any]:
     assert job.sidecar_path is not None
     return json.loads(Path(job.sidecar_path).read_text())
@@ -94,15 +90,3 @@ def sidecar(job: Job) -> dict[str, Any]:
 
 def files_under(root: Path) -> list[Path]:
     return [p for p in root.rglob("*") if p.is_file()]
-
-
-def in_loop(coro: Awaitable[T]) -> T:
-    async def main() -> T:
-        return await coro
-
-    return asyncio.run(main())
-
-
-async def with_client(work: Callable[[httpx.AsyncClient], Awaitable[T]]) -> T:
-    async with httpx.AsyncClient() as client:
-        return await work(client)
