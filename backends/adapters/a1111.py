@@ -18,6 +18,7 @@ import contextlib
 import secrets
 import time
 from collections.abc import Coroutine, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -196,8 +197,9 @@ class A1111Backend(Backend):
             request, _api_fields(opts), task_id=task_id, model=opts.model, init_image=init
         )
         self._tasks[ctx.job_id] = task_id
+        watch = _Watch(task_id)
         try:
-            answer = await self._post_watching(http, opts, path, body, task_id, ctx)
+            answer = await self._post_watching(http, opts, path, body, watch, ctx)
         except asyncio.CancelledError:
             # A user's cancel or the engine's timeout: stop the server's work either way (the
             # engine's own cancel() call after this finds nothing left to do).
@@ -207,6 +209,12 @@ class A1111Backend(Backend):
             self._tasks.pop(ctx.job_id, None)
             raise
         self._tasks.pop(ctx.job_id, None)
+        if watch.interrupted or await self._ended_interrupted(http, opts):
+            raise ImagenError(
+                ErrorCode.CANCELLED,
+                f"{self.name}: interrupted on the server (from its web UI?); "
+                "the unfinished image was not kept",
+            )
         result = await asyncio.to_thread(parse_result, answer, _url(opts, path))
         ctx.progress(1.0, "done")
         return ImageResult(
@@ -243,47 +251,50 @@ class A1111Backend(Backend):
         opts: A1111Options,
         path: str,
         body: dict[str, Any],
-        task_id: str,
+        watch: _Watch,
         ctx: JobContext,
     ) -> Any:
         """The POST's JSON answer; progress (and previews) reported while it is pending."""
         post = asyncio.ensure_future(self._post(http, opts, path, body, timeout=opts.timeout_s))
-        last_preview: bytes | None = None
         try:
             while True:
                 done, _ = await asyncio.wait({post}, timeout=opts.poll_s)
                 if done:
                     return post.result()
-                last_preview = await self._report(http, opts, task_id, ctx, last_preview)
+                await self._report(http, opts, watch, ctx)
         finally:
             if not post.done():
                 post.cancel()
                 await asyncio.gather(post, return_exceptions=True)
 
     async def _report(
-        self,
-        http: httpx.AsyncClient,
-        opts: A1111Options,
-        task_id: str,
-        ctx: JobContext,
-        last_preview: bytes | None,
-    ) -> bytes | None:
-        """One progress poll; returns the preview last published. Poll failures are ignored:
-        the POST itself reports a server that went away."""
+        self, http: httpx.AsyncClient, opts: A1111Options, watch: _Watch, ctx: JobContext
+    ) -> None:
+        """One progress poll, noted in `watch`. Poll failures are ignored: the POST itself
+        reports a server that went away."""
         try:
             now = await self._progress(http, opts, preview=opts.preview)
         except ImagenError:
-            return last_preview
-        if now.current_task is not None and now.current_task != task_id:
+            return
+        if now.current_task is not None and now.current_task != watch.task_id:
             ctx.progress(0.0, "waiting: the server is busy with another job")
-            return last_preview
+            return
         if not now.busy:
-            return last_preview
+            return
+        watch.interrupted = watch.interrupted or now.interrupted
         ctx.progress(now.fraction, now.message())
-        if opts.preview and now.preview and now.preview != last_preview:
+        if opts.preview and now.preview and now.preview != watch.last_preview:
             ctx.preview(now.preview)
-            return now.preview
-        return last_preview
+            watch.last_preview = now.preview
+
+    async def _ended_interrupted(self, http: httpx.AsyncClient, opts: A1111Options) -> bool:
+        """Whether the server, now idle, says its last job (ours, just answered) was
+        interrupted: A1111 clears the flag only when the next job begins."""
+        try:
+            now = await self._progress(http, opts, preview=False)
+        except ImagenError:
+            return False
+        return now.interrupted and not now.busy
 
     async def _interrupt_when_started(
         self, http: httpx.AsyncClient, opts: A1111Options, task_id: str
@@ -365,6 +376,15 @@ class A1111Backend(Backend):
         task = asyncio.ensure_future(_quietly(work))
         self._background.add(task)
         task.add_done_callback(self._background.discard)
+
+
+@dataclass
+class _Watch:
+    """What the progress polls of one job have seen."""
+
+    task_id: str
+    last_preview: bytes | None = None
+    interrupted: bool = False
 
 
 def _api_fields(opts: A1111Options) -> dict[str, Any]:

@@ -57,6 +57,8 @@ class Progress:
     steps: int = 0
     current_task: str | None = None
     preview: bytes | None = None
+    interrupted: bool = False
+    """The server's interrupt flag: set by /sdapi/v1/interrupt, cleared when a job begins."""
 
     def message(self) -> str:
         return f"step {self.step}/{self.steps}" if self.steps else ""
@@ -220,6 +222,7 @@ def parse_progress(body: Any) -> Progress:
         steps=_int(state.get("sampling_steps")),
         current_task=task,
         preview=preview or None,
+        interrupted=state.get("interrupted") is True,
     )
 
 

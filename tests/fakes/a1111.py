@@ -9,8 +9,9 @@ Modelled on AUTOMATIC1111/stable-diffusion-webui `modules/api/api.py` (read 2026
 - While a job runs, `GET /sdapi/v1/progress` reports `progress`, `state.job_count` 1,
   `sampling_step`/`sampling_steps`, `current_task` (the request's `force_task_id`) and a live
   `current_image` (bare base64 PNG, unless `skip_current_image=true`). Idle: `job_count` 0.
-- `POST /sdapi/v1/interrupt` stops whatever runs (the job still answers with its image), and
-  answers `{}`; `GET /sdapi/v1/sd-models` lists checkpoints.
+- `POST /sdapi/v1/interrupt` stops whatever runs (the job still answers with its unfinished
+  image) and sets `state.interrupted`, which stays set until the next job begins; it answers
+  `{}`; `GET /sdapi/v1/sd-models` lists checkpoints.
 - An unknown sampler is 404 `{"detail": "Sampler not found"}`; a field of the wrong type is 422
   `{"detail": [{"loc", "msg", "type"}]}`; with `auth` set, a request without the right HTTP
   Basic credentials is 401 `{"detail": "Incorrect username or password"}`.
@@ -113,6 +114,8 @@ class FakeA1111:
     jobs: list[Job] = field(default_factory=list)
     interrupted_tasks: list[str | None] = field(default_factory=list)
     current: Job | None = None
+    interrupted_flag: bool = False
+    """A1111's `state.interrupted`: set by every interrupt, cleared when a job begins."""
     _lock: asyncio.Lock | None = None
     _server: FakeServer | None = None
 
@@ -184,7 +187,7 @@ class FakeA1111:
         if seed == -1:
             seed = random.randrange(A1111_MAX_SEED)
         async with self._lock:
-            self.current = job
+            self.current, self.interrupted_flag = job, False
             try:
                 for _ in range(int(body.get("steps") or self.default_steps)):
                     if job.interrupted:
@@ -204,6 +207,7 @@ class FakeA1111:
             "skipped": False, "interrupted": False, "job": "", "job_count": 0,
             "job_timestamp": "0", "job_no": 0, "sampling_step": 0, "sampling_steps": 0,
         }  # fmt: skip
+        idle["interrupted"] = self.interrupted_flag
         if job is None:
             return web.json_response(
                 {
@@ -217,7 +221,7 @@ class FakeA1111:
             )
         steps = int(job.body.get("steps") or self.default_steps)
         state = {**idle, "job": "scripts_txt2img", "job_count": 1, "sampling_step": job.steps_done,
-                 "sampling_steps": steps, "interrupted": job.interrupted}  # fmt: skip
+                 "sampling_steps": steps}  # fmt: skip
         image = None
         if request.query.get("skip_current_image", "false") == "false" and job.steps_done:
             w, h = int(job.body.get("width", 512)), int(job.body.get("height", 512))
@@ -239,6 +243,7 @@ class FakeA1111:
             return denied
         job = self.current
         self.interrupted_tasks.append(job.task_id if job else None)
+        self.interrupted_flag = True
         if job is not None:
             job.interrupted = True
         return web.json_response({})

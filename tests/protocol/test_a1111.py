@@ -14,7 +14,7 @@ import pytest
 from imagen_tui.backends.adapters.a1111 import A1111Backend
 from imagen_tui.backends.errors import ErrorCode, ImagenError, RequestError
 from imagen_tui.backends.events import EventKind, JobEvent
-from imagen_tui.backends.models import JobState
+from imagen_tui.backends.models import Job, JobState
 from tests.fakes.a1111 import FakeA1111, png
 from tests.fakes.server import FakeServer, Reply, running
 
@@ -87,7 +87,9 @@ def test_progress_and_live_previews_reach_subscribers(
     assert previews and all(p and p.startswith(b"\x89PNG") for p in previews)
     assert len(set(previews)) == len(previews)  # an unchanged preview is not sent twice
     polls = fake_server.requests_to("GET", "/sdapi/v1/progress")
-    assert polls and all(p.query["skip_current_image"] == "false" for p in polls)
+    asked = [p.query["skip_current_image"] for p in polls]
+    # polls while it runs ask for the image; the one after the answer (was it interrupted?) not
+    assert asked == ["false"] * (len(asked) - 1) + ["true"] and len(asked) > 1
 
 
 @pytest.mark.parametrize(
@@ -192,6 +194,28 @@ def test_cancel_mid_job_interrupts_our_job(
     assert a1111.interrupted_tasks == [running_job.task_id]
     assert running_job.interrupted and running_job.steps_done < 500
     assert len(fake_server.requests_to("POST", "/sdapi/v1/interrupt")) == 1
+    assert not images_in(tmp_path)
+
+
+def test_an_interrupt_from_the_web_ui_fails_the_job_without_keeping_the_unfinished_image(
+    tmp_path: Path, fake_server: FakeServer, a1111: FakeA1111
+) -> None:
+    async def main() -> Job:
+        async with httpx.AsyncClient() as http:
+            engine = make_engine(tmp_path, config(fake_server.url), http)
+            await engine.start()
+            (job,) = engine.submit(request("sd", steps=500))
+            await eventually(
+                lambda: a1111.current and a1111.current.steps_done >= 2, "the job to sample"
+            )
+            await http.post(fake_server.url + "/sdapi/v1/interrupt")  # someone at the web UI
+            (done,) = await engine.wait([job])
+            return done
+
+    done = asyncio.run(main())
+    assert done.state is JobState.FAILED and done.error_code == "cancelled"
+    assert "interrupted on the server" in (done.error_message or "")
+    assert a1111.jobs[0].interrupted and a1111.jobs[0].steps_done < 500
     assert not images_in(tmp_path)
 
 

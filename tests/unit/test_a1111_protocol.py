@@ -158,6 +158,8 @@ def test_progress_of_a_running_job_with_a_preview() -> None:
 def test_progress_when_idle_or_malformed_reads_as_idle() -> None:
     idle = parse_progress({"progress": 0, "state": {"job_count": 0}, "current_image": None})
     assert not idle.busy and idle.preview is None and idle.message() == ""
+    assert not idle.interrupted
+    assert parse_progress({"state": {"job_count": 0, "interrupted": True}}).interrupted
     assert not parse_progress("nope").busy
     odd = parse_progress({"progress": "x", "state": [], "current_image": "%%%"})
     assert odd.fraction == 0.0 and odd.preview is None and not odd.busy
