@@ -155,7 +155,9 @@ class Engine:
         if name not in self._backends:
             instance = self.config.instance(name)
             cls = registry.backend_type(instance.type)
-            self._backends[name] = cls(name, instance.options, self._env)
+            backend = cls(name, instance.options, self._env)
+            backend.attach(self.backend)  # a pool reaches its member instances through this
+            self._backends[name] = backend
         return self._backends[name]
 
     def backends(self) -> list[BackendInfo]:

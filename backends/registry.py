@@ -27,6 +27,10 @@ GROUP = "imagen_tui.backends"
 BUILTIN_TYPES: dict[str, str] = {
     "mock": "imagen_tui.backends.adapters.mock:MockBackend",
     "comfyui": "imagen_tui.backends.adapters.comfyui:ComfyUIBackend",
+    "gemini": "imagen_tui.backends.adapters.gemini:GeminiBackend",
+    "xai": "imagen_tui.backends.adapters.xai:XaiBackend",
+    "a1111": "imagen_tui.backends.adapters.a1111:A1111Backend",
+    "pool": "imagen_tui.backends.adapters.pool:PoolBackend",
 }
 
 
