@@ -48,6 +48,7 @@ from .comfyui_messages import (
     history_images,
     pick_image,
     preview_image,
+    queue_length,
     queue_position,
 )
 from .comfyui_workflow import Workflow, fill_workflow, load_workflow
@@ -149,6 +150,11 @@ class ComfyUIBackend(Backend):
 
     def estimate_cost(self, request: GenerationRequest, options: BackendOptions) -> float | None:
         return 0.0  # a local server: no provider bill
+
+    async def queue_depth(self, http: httpx.AsyncClient) -> int:
+        """Prompts the server runs or holds, everyone's (`GET /queue`); for `pool`."""
+        base = self._typed(self.options).base_url
+        return queue_length(await self._get_json(http, f"{base}/queue"))
 
     async def generate(self, request: GenerationRequest, ctx: JobContext) -> ImageResult:
         opts = self._typed(ctx.options)

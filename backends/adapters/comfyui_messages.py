@@ -154,6 +154,13 @@ def queue_position(body: Any, prompt_id: str) -> str | None:
     return None
 
 
+def queue_length(body: Any) -> int:
+    """How many prompts `GET /queue` shows running or pending (0 for an odd answer)."""
+    if not isinstance(body, dict):
+        return 0
+    return sum(len(body.get(key) or []) for key in ("queue_running", "queue_pending"))
+
+
 @dataclass
 class RunTracker:
     """Follows one prompt's frames: progress, saved images, and how the run ended."""

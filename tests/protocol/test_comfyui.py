@@ -374,6 +374,32 @@ def test_cancel_finds_a_prompt_that_reaches_the_queue_late(comfy: FakeComfyUI) -
     assert comfy.deleted_ids == ["late-1"] and comfy.pending == []
 
 
+def test_queue_depth_counts_running_and_pending(comfy: FakeComfyUI) -> None:
+    comfy.behaviour.run = False
+    be = backend(comfy.server.url)
+    graph = json.loads((RECORDED / "basic.json").read_text())["request"]["prompt"]
+
+    async def main() -> list[int]:
+        async with httpx.AsyncClient() as client:
+            depths = [await be.queue_depth(client)]
+            for _ in range(2):
+                await client.post(comfy.server.url + "/prompt", json={"prompt": graph})
+            depths.append(await be.queue_depth(client))
+            return depths
+
+    assert asyncio.run(main()) == [0, 2]
+    with running() as gone:
+        url = gone.url
+
+    async def down() -> int:
+        async with httpx.AsyncClient() as client:
+            return await backend(url).queue_depth(client)
+
+    with pytest.raises(ImagenError) as info:
+        asyncio.run(down())
+    assert info.value.code == ErrorCode.UNAVAILABLE and url in info.value.detail
+
+
 def test_cancel_without_a_remote_id_sends_nothing(comfy: FakeComfyUI) -> None:
     async def main() -> None:
         async with httpx.AsyncClient() as client:

@@ -18,6 +18,7 @@ from imagen_tui.backends.adapters.comfyui_messages import (
     history_images,
     pick_image,
     preview_image,
+    queue_length,
     queue_position,
 )
 from imagen_tui.backends.errors import ErrorCode, ImagenError
@@ -177,3 +178,10 @@ def test_queue_position_from_recorded_shapes() -> None:
     assert queue_position(busy, "r") == "running"
     assert queue_position(busy, "p") == "pending"
     assert queue_position("junk", "p") is None
+
+
+def test_queue_length_counts_everyones_prompts() -> None:
+    assert queue_length(recorded("queue-idle")["response"]["body"]) == 0
+    busy = {"queue_running": [[1, "r", {}, {}, []]], "queue_pending": [[2, "p"], [3, "q"]]}
+    assert queue_length(busy) == 3
+    assert queue_length(None) == 0 and queue_length({"queue_running": None}) == 0
