@@ -22,6 +22,37 @@ from ..text import one_line
 
 MAX_OUTPUT_BYTES = 200 * 1024 * 1024
 """Refuse outputs larger than this (200 MiB): no image model makes one."""
+PNG_END = b"IEND\xaeB`\x82"
+"""The IEND chunk type and its fixed CRC: the last 8 bytes of every PNG (W3C PNG §11.2.5)."""
+
+
+def image_problem(data: bytes) -> str | None:
+    """Why `data` is not one whole PNG/JPEG/WebP/GIF, or None when it looks complete.
+
+    Checks the magic bytes and the format's end marker without decoding pixels: PNG ends with
+    IEND, JPEG with EOI `FF D9` (ITU T.81 B.1.1.2; trailing zero padding allowed), WebP's RIFF
+    size covers the file (Google WebP container spec), GIF ends with the trailer `;` (GIF89a
+    §27). Sources read 2026-11-29. A header alone passes the engine's sniff; this catches a
+    body cut short by a CDN or proxy.
+    """
+    if data[:8] == b"\x89PNG\r\n\x1a\n":
+        return None if data.endswith(PNG_END) else "truncated PNG (no IEND chunk)"
+    if data[:3] == b"\xff\xd8\xff":
+        return None if data.rstrip(b"\x00").endswith(b"\xff\xd9") else "truncated JPEG (no EOI)"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        declared = int.from_bytes(data[4:8], "little") + 8
+        return None if len(data) >= declared else "truncated WebP (shorter than its RIFF size)"
+    if data[:6] in (b"GIF87a", b"GIF89a"):
+        return None if data.rstrip(b"\x00").endswith(b";") else "truncated GIF (no trailer)"
+    return "not an image (no PNG, JPEG, WebP or GIF signature)"
+
+
+def check_image(data: bytes, where: str) -> bytes:
+    """`data` when `image_problem` finds nothing; else `ImagenError(NO_IMAGE)` naming `where`."""
+    problem = image_problem(data)
+    if problem is not None:
+        raise ImagenError(ErrorCode.NO_IMAGE, f"{one_line(where, 200)}: {problem}")
+    return data
 
 
 def is_data_uri(value: str) -> bool:
@@ -49,14 +80,14 @@ def decode_data_uri(uri: str) -> bytes:
 
 
 async def fetch_output(client: httpx.AsyncClient, url: str) -> bytes:
-    """The bytes of one output: decoded from a `data:` URI, else downloaded (no auth header).
+    """The bytes of one whole image: decoded from a `data:` URI, else downloaded (no auth header).
 
-    Raises `ImagenError`: NO_IMAGE for an empty or oversized body or a URL that is gone
-    (404/410: outputs expire), the shared HTTP mapping otherwise (unavailable naming the URL on
-    transport errors, so the engine retries).
+    Raises `ImagenError`: NO_IMAGE for an empty, oversized, truncated or non-image body or a URL
+    that is gone (404/410: outputs expire), the shared HTTP mapping otherwise (unavailable naming
+    the URL on transport errors, so the engine retries).
     """
     if is_data_uri(url):
-        return decode_data_uri(url)
+        return check_image(decode_data_uri(url), "output data: URI")
     with map_transport_errors(url):
         response = await client.get(url, follow_redirects=True)
     if response.status_code in (404, 410):
@@ -69,4 +100,4 @@ async def fetch_output(client: httpx.AsyncClient, url: str) -> bytes:
         raise ImagenError(ErrorCode.NO_IMAGE, f"output {one_line(url, 200)} is empty")
     if len(data) > MAX_OUTPUT_BYTES:
         raise ImagenError(ErrorCode.NO_IMAGE, f"output {one_line(url, 200)} is too large")
-    return data
+    return check_image(data, f"output {url}")
