@@ -103,7 +103,7 @@ class FakeFal:
             return Reply(status=422, json={"detail": [item]})
         size = body.get("image_size", "landscape_4_3")
         custom = isinstance(size, dict) and {"width", "height"} <= set(size)
-        if size not in PRESETS and not custom:
+        if not custom and size not in PRESETS:
             item = {"loc": ["body", "image_size"], "msg": "invalid size", "type": "value_error"}
             return Reply(status=422, json={"detail": [item]})
         return None
