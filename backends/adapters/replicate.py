@@ -143,11 +143,18 @@ class Prediction:
 
 
 def aspect_ratio_for(request: GenerationRequest, opts: ReplicateOptions) -> str:
-    """The `aspect_ratio` to ask for: the option, else the offered one closest to the request.
+    """The `aspect_ratio` to ask for: the option, else the one whose flux size is exactly the
+    request's (flux's 3:4 is really 7:9), else the offered one closest to the request.
 
     Raises `ImagenError(BAD_REQUEST)` naming the offered ratios when none is close.
     """
-    return opts.aspect_ratio or nearest_ratio(request.width, request.height, FLUX_SIZES)
+    if opts.aspect_ratio:
+        return opts.aspect_ratio
+    wanted = (request.width, request.height)
+    for ratio in FLUX_SIZES:
+        if wanted in (size_for(ratio, None), size_for(ratio, "0.25")):
+            return ratio
+    return nearest_ratio(request.width, request.height, FLUX_SIZES)
 
 
 def megapixels_for(request: GenerationRequest, opts: ReplicateOptions) -> str | None:
