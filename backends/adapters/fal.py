@@ -37,6 +37,7 @@ from .api_call import call_json
 from .log_progress import tqdm_progress
 from .outputs import fetch_output
 from .redact import redacting
+from .retired import retired_note
 
 DEFAULT_BASE_URL = "https://queue.fal.run"
 DEFAULT_MODEL = "fal-ai/flux/schnell"
@@ -64,9 +65,6 @@ PRICES_USD_PER_MP: dict[str, float] = {
 """USD per megapixel of output. Source: `shared/reference/providers.md` §7 (fal.ai model pages),
 re-checked 2026-11-29. Set `price_per_mp_usd` to override."""
 
-RETIRED_MODELS: dict[str, str] = {}
-"""Model → note, for endpoints fal has removed. None is known as of 2026-11-29
-(`shared/reference/providers.md` §7 lists none); add them here with a source when they go."""
 
 NAMESPACES = frozenset({"workflows", "comfy"})
 """Model ids under these take three segments for the app (fal-client `AppId.from_endpoint_id`)."""
@@ -94,8 +92,8 @@ class FalOptions(ApiOptions):
     """Input `enable_safety_checker` (fal's default: true)."""
     sync_mode: bool | None = None
     """Input `sync_mode`: the image comes inline as a data: URI and stays out of fal's history."""
-    extra_input: dict[str, Any] = Field(default_factory=dict)
-    """More input fields for the model, by its own names (they win over the ones above)."""
+    extra_input: dict[str, Any] | None = None
+    """A TOML table of more input fields, by the model's own names (they win over the above)."""
     priority: Literal["normal", "low"] | None = None
     """`X-Fal-Queue-Priority` header."""
     start_timeout_s: float | None = Field(default=None, gt=0)
@@ -191,7 +189,7 @@ def build_input(request: GenerationRequest, opts: FalOptions) -> dict[str, Any]:
         value = getattr(opts, name)
         if value is not None:
             body[name] = value
-    body.update(opts.extra_input)
+    body.update(opts.extra_input or {})
     return body
 
 
@@ -369,9 +367,10 @@ class FalBackend(Backend):
         return price_for(request, opts.model or DEFAULT_MODEL, opts)
 
     def warnings(self, request: GenerationRequest, options: BackendOptions) -> list[str]:
+        """A note when the model proxies one its vendor shut down (sent anyway)."""
         model = cast(FalOptions, options).model or DEFAULT_MODEL
-        note = RETIRED_MODELS.get(model.strip("/"))
-        return [f"fal model {model} {note}; it is sent anyway"] if note else []
+        note = retired_note(model)
+        return [f"fal model {model} {note}; sent anyway, fal may refuse it"] if note else []
 
     async def generate(self, request: GenerationRequest, ctx: JobContext) -> ImageResult:
         opts = cast(FalOptions, ctx.options)

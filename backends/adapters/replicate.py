@@ -44,6 +44,7 @@ from .aspect import nearest_ratio
 from .log_progress import reported_seed, tqdm_progress
 from .outputs import fetch_output
 from .redact import redacting
+from .retired import retired_note
 
 DEFAULT_BASE_URL = "https://api.replicate.com/v1"
 DEFAULT_MODEL = "black-forest-labs/flux-schnell"
@@ -78,9 +79,6 @@ PRICES_USD: dict[str, float] = {
 party), re-checked 2026-11-29. Set `price_usd` to override."""
 PRICES_SOURCE = "providers.md §3 (workflowlab.dev 2026-05, checked 2026-11-29)"
 
-RETIRED_MODELS: dict[str, str] = {}
-"""Model → note, for models Replicate has removed. None is known as of 2026-11-29
-(`shared/reference/providers.md` §3 lists none); add them here with a source when they go."""
 
 FINAL = frozenset({"succeeded", "failed", "canceled", "aborted"})
 CREATE_GRACE_S = 5.0
@@ -110,8 +108,8 @@ class ReplicateOptions(ApiOptions):
     """Input `go_fast` (fp8: faster, not seed-deterministic)."""
     disable_safety_checker: bool | None = None
     """Input `disable_safety_checker`."""
-    extra_input: dict[str, Any] = Field(default_factory=dict)
-    """More `input` fields for the model, by its own names (they win over the ones above)."""
+    extra_input: dict[str, Any] | None = None
+    """A TOML table of more `input` fields, by the model's own names (they win over the above)."""
     wait_s: int = Field(default=60, ge=1, le=60)
     """`Prefer: wait=N`: how long the create call may hold for a finished prediction (s)."""
     poll_s: float = Field(default=0.5, gt=0, le=30)
@@ -189,7 +187,7 @@ def build_input(request: GenerationRequest, opts: ReplicateOptions) -> dict[str,
         value = getattr(opts, name)
         if value is not None:
             body[name] = value
-    body.update(opts.extra_input)
+    body.update(opts.extra_input or {})
     return body
 
 
@@ -346,9 +344,14 @@ class ReplicateBackend(Backend):
         return price_for(opts.model or DEFAULT_MODEL, opts)
 
     def warnings(self, request: GenerationRequest, options: BackendOptions) -> list[str]:
-        model = (cast(ReplicateOptions, options).model or DEFAULT_MODEL).partition(":")[0]
-        note = RETIRED_MODELS.get(model)
-        return [f"replicate model {model} {note}; it is sent anyway"] if note else []
+        """A note when the model proxies one its vendor shut down (sent anyway)."""
+        model = cast(ReplicateOptions, options).model or DEFAULT_MODEL
+        note = retired_note(model)
+        return (
+            [f"replicate model {model} {note}; sent anyway, Replicate may refuse it"]
+            if note
+            else []
+        )
 
     async def generate(self, request: GenerationRequest, ctx: JobContext) -> ImageResult:
         opts = cast(ReplicateOptions, ctx.options)

@@ -324,3 +324,20 @@ def test_resume_after_kill_polls_the_same_prediction(
     assert job.remote_id == pid and len(fake.creates()) == 1
     assert Path(job.output_path or "").read_bytes() == fake.file_body
     assert json.loads(Path(job.sidecar_path or "").read_text())["seed"] == 5
+
+
+def test_a_retired_upstream_model_is_warned_about_not_refused(
+    rig: CloudRig, fake: FakeReplicate
+) -> None:
+    rig.options["model"] = "google/imagen-4"
+
+    async def prepare() -> tuple[bool, tuple[str, ...]]:
+        async with httpx.AsyncClient() as http:
+            engine = rig.engine(http)
+            prepared = engine.prepare(rig.request())
+            await engine.aclose()
+            return prepared.ok, prepared.warnings
+
+    ok, warnings = asyncio.run(prepare())
+    assert ok and len(warnings) == 1 and "Imagen" in warnings[0]
+    assert fake.server.requests == []

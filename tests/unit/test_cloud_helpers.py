@@ -10,6 +10,7 @@ from imagen_tui.backends.adapters.aspect import nearest_ratio, ratio_value
 from imagen_tui.backends.adapters.log_progress import reported_seed, tqdm_progress
 from imagen_tui.backends.adapters.outputs import check_image, decode_data_uri, image_problem
 from imagen_tui.backends.adapters.redact import redact, redacting
+from imagen_tui.backends.adapters.retired import retired_note
 from imagen_tui.backends.errors import ErrorCode, ImagenError
 from tests.fakes.images import image_bytes
 
@@ -92,3 +93,23 @@ def test_redact_masks_the_secret_and_keeps_the_error() -> None:
     err = info.value
     assert "r8_secret" not in err.message and err.code == ErrorCode.RATE_LIMITED
     assert (err.retry_after, err.status) == (3, 429)
+
+
+@pytest.mark.parametrize(
+    ("model", "upstream"),
+    [("google/imagen-4", "Imagen"), ("fal-ai/imagen4/preview", "Imagen"),
+     ("openai/gpt-image-1", "gpt-image-1"), ("fal-ai/gpt-image-1/text-to-image", "gpt-image-1"),
+     ("openai/dall-e-3", "DALL-E"), ("google/gemini-3-pro-image-preview", "preview")],
+)  # fmt: skip
+def test_retired_upstream_models_are_noted(model: str, upstream: str) -> None:
+    note = retired_note(model)
+    assert note is not None and upstream in note
+
+
+@pytest.mark.parametrize(
+    "model",
+    ["black-forest-labs/flux-schnell", "fal-ai/flux/dev", "openai/gpt-image-1.5",
+     "openai/gpt-image-1-mini", "google/gemini-3-pro-image", "openai/gpt-image-2"],
+)  # fmt: skip
+def test_current_models_get_no_note(model: str) -> None:
+    assert retired_note(model) is None

@@ -149,3 +149,11 @@ def test_options_are_strict_and_listed_with_docs() -> None:
     assert "square_hd" in specs["image_size"].allowed
     assert specs["api_key_env"].default == "FAL_KEY"
     assert specs["sync_mode"].doc.startswith("Input `sync_mode`")
+
+
+def test_a_retired_upstream_model_warns_but_is_not_refused() -> None:
+    b = FalBackend("f", FalOptions(), {"FAL_KEY": "k"})
+    request = GenerationRequest("p")
+    (note,) = b.warnings(request, FalOptions(model="fal-ai/imagen4/preview"))
+    assert "fal-ai/imagen4/preview" in note and "sent anyway" in note
+    assert b.warnings(request, FalOptions()) == []

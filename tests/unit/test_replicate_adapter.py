@@ -159,3 +159,12 @@ def test_options_are_strict_and_listed_with_docs() -> None:
     assert specs["aspect_ratio"].allowed[:3] == ("1:1", "16:9", "21:9")
     assert specs["api_key_env"].default == "REPLICATE_API_TOKEN"
     assert specs["output_format"].doc.startswith("Input `output_format`")
+
+
+def test_a_retired_upstream_model_warns_before_sending_but_is_not_refused() -> None:
+    b = backend()
+    request = GenerationRequest("p")
+    (note,) = b.warnings(request, opts(model="google/imagen-4"))
+    assert "google/imagen-4" in note and "Imagen" in note and "sent anyway" in note
+    assert b.warnings(request, opts()) == []
+    assert b.normalize(request, opts(model="google/imagen-4")).size == "1024x1024"
