@@ -37,6 +37,7 @@ from .api_call import call_json
 from .log_progress import tqdm_progress
 from .outputs import fetch_output
 from .redact import redacting
+from .remote_id import REMOTE_ID
 from .retired import retired_note
 
 DEFAULT_BASE_URL = "https://queue.fal.run"
@@ -221,6 +222,8 @@ def parse_submit(payload: Any, base_url: str, model: str) -> QueueUrls:
     """
     if not isinstance(payload, dict) or not payload.get("request_id"):
         raise ImagenError(ErrorCode.UNAVAILABLE, "fal answered the submit without a request_id")
+    if not REMOTE_ID.fullmatch(str(payload["request_id"])):
+        raise ImagenError(ErrorCode.UNAVAILABLE, "fal answered a malformed request_id")
     rebuilt = queue_urls(base_url, model, str(payload["request_id"]))
     origin = _origin(base_url)
 

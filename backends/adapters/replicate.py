@@ -44,6 +44,7 @@ from .aspect import nearest_ratio
 from .log_progress import reported_seed, tqdm_progress
 from .outputs import fetch_output
 from .redact import redacting
+from .remote_id import REMOTE_ID
 from .retired import retired_note
 
 DEFAULT_BASE_URL = "https://api.replicate.com/v1"
@@ -237,6 +238,8 @@ def parse_prediction(payload: Any) -> Prediction:
     """Read a prediction object. Raises `ImagenError(UNAVAILABLE)` when it has no id/status."""
     if not isinstance(payload, dict) or not payload.get("id") or not payload.get("status"):
         raise ImagenError(ErrorCode.UNAVAILABLE, "replicate answered without a prediction id")
+    if not REMOTE_ID.fullmatch(str(payload["id"])):
+        raise ImagenError(ErrorCode.UNAVAILABLE, "replicate answered a malformed prediction id")
     metrics = payload.get("metrics")
     return Prediction(
         id=str(payload["id"]),
@@ -244,7 +247,7 @@ def parse_prediction(payload: Any) -> Prediction:
         outputs=output_urls(payload.get("output")),
         error=str(payload.get("error") or ""),
         logs=str(payload.get("logs") or ""),
-        model=str(payload.get("model") or ""),
+        model=one_line(payload.get("model") or "", 200),
         version=str(payload.get("version") or ""),
         metrics=dict(metrics) if isinstance(metrics, dict) else {},
         data_removed=bool(payload.get("data_removed")),

@@ -157,3 +157,10 @@ def test_a_retired_upstream_model_warns_but_is_not_refused() -> None:
     (note,) = b.warnings(request, FalOptions(model="fal-ai/imagen4/preview"))
     assert "fal-ai/imagen4/preview" in note and "sent anyway" in note
     assert b.warnings(request, FalOptions()) == []
+
+
+@pytest.mark.parametrize("bad", ["../secrets", "r1\x1b[2J", ""])
+def test_malformed_request_ids_are_refused(bad: str) -> None:
+    with pytest.raises(ImagenError) as info:
+        parse_submit({"request_id": bad}, BASE, "fal-ai/flux/dev")
+    assert info.value.code == ErrorCode.UNAVAILABLE

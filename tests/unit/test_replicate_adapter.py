@@ -168,3 +168,10 @@ def test_a_retired_upstream_model_warns_before_sending_but_is_not_refused() -> N
     assert "google/imagen-4" in note and "Imagen" in note and "sent anyway" in note
     assert b.warnings(request, opts()) == []
     assert b.normalize(request, opts(model="google/imagen-4")).size == "1024x1024"
+
+
+@pytest.mark.parametrize("bad", ["../../v1/account", "id\x1b]0;pwned\x07", "x" * 300])
+def test_malformed_prediction_ids_are_refused(bad: str) -> None:
+    with pytest.raises(ImagenError) as info:
+        parse_prediction({"id": bad, "status": "starting"})
+    assert info.value.code == ErrorCode.UNAVAILABLE and bad not in info.value.message
