@@ -111,8 +111,9 @@ class ReplicateOptions(ApiOptions):
     """Input `disable_safety_checker`."""
     extra_input: dict[str, Any] | None = None
     """A TOML table of more `input` fields, by the model's own names (they win over the above)."""
-    wait_s: int = Field(default=60, ge=1, le=60)
-    """`Prefer: wait=N`: how long the create call may hold for a finished prediction (s)."""
+    wait_s: int = Field(default=5, ge=1, le=60)
+    """`Prefer: wait=N` (s): a fast model answers in one call; longer holds delay progress and
+    the prediction id, which a crash or cancel during the hold cannot reach."""
     poll_s: float = Field(default=0.5, gt=0, le=30)
     """Seconds between status polls (growing to 4x this)."""
     price_usd: float | None = Field(default=None, ge=0)

@@ -11,6 +11,7 @@ status/response/cancel URLs without the endpoint's subpath; status polls go `IN_
 
 from __future__ import annotations
 
+import base64
 import itertools
 import json
 from dataclasses import dataclass, field
@@ -138,6 +139,8 @@ class FakeFal:
         rid = request.path.rsplit("/", 1)[1]
         inp = self.requests_made[rid]["input"]
         url = f"{self.server.url}/files/out.jpg"
+        if inp.get("sync_mode"):  # the image comes inline, as fal does with sync_mode
+            url = "data:image/jpeg;base64," + base64.b64encode(self.file_body).decode()
         image = {"url": url, "width": 64, "height": 48, "content_type": "image/jpeg"}
         return web.json_response(
             {

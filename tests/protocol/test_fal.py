@@ -91,6 +91,15 @@ def test_image_size_option_sets_the_preset_and_the_size(rig: CloudRig, fake: Fak
     assert (job.request.width, job.request.height) == (768, 1024)
 
 
+def test_sync_mode_data_uri_is_decoded(rig: CloudRig, fake: FakeFal) -> None:
+    rig.options["sync_mode"] = True
+    job = rig.run(rig.request())
+    assert job.state == JobState.DONE
+    assert fake.submits()[0].json()["sync_mode"] is True
+    assert Path(job.output_path or "").read_bytes() == fake.file_body
+    assert not fake.server.requests_to("GET", "/files/out.jpg")
+
+
 def test_progress_shows_queue_position_then_steps(rig: CloudRig, fake: FakeFal) -> None:
     fake.steps = 4
     job = rig.run(rig.request())
@@ -152,9 +161,10 @@ def test_a_failed_result_fetch_is_retried_without_a_new_submit(
     assert len(fake.submits()) == 1 and job.attempts == 2
 
 
-def test_bad_request_is_not_retried_and_says_why(rig: CloudRig, fake: FakeFal) -> None:
+@pytest.mark.parametrize("status", [400, 422])
+def test_bad_request_is_not_retried_and_says_why(rig: CloudRig, fake: FakeFal, status: int) -> None:
     item = {"loc": ["body", "num_inference_steps"], "msg": "must be <= 12", "type": "less_equal"}
-    fake.submit_errors = [Reply(status=422, json={"detail": [item]})]
+    fake.submit_errors = [Reply(status=status, json={"detail": [item]})]
     job = rig.run(rig.request(steps=20))
     assert job.state == JobState.FAILED and job.error_code == "bad_request"
     assert "body.num_inference_steps: must be <= 12" in (job.error_message or "")

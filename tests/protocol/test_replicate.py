@@ -51,7 +51,7 @@ def test_success_speaks_the_protocol_and_saves_image_cost_and_usage(
     assert job.state == JobState.DONE, job.error_message
     (create,) = fake.creates()
     assert create.headers["Authorization"] == f"Bearer {fake.key}"
-    assert create.headers["Prefer"] == "wait=60"
+    assert create.headers["Prefer"] == "wait=5"
     assert create.headers["Cancel-After"] == "300s"
     assert create.json() == {
         "input": {
@@ -155,9 +155,12 @@ def test_a_failed_poll_is_retried_by_polling_not_by_paying_again(
     assert len(fake.creates()) == 1 and job.attempts == 3
 
 
-def test_bad_request_is_not_retried_and_says_why(rig: CloudRig, fake: FakeReplicate) -> None:
+@pytest.mark.parametrize("status", [400, 422])
+def test_bad_request_is_not_retried_and_says_why(
+    rig: CloudRig, fake: FakeReplicate, status: int
+) -> None:
     fake.create_errors = [
-        problem(422, "Input validation failed", "input.num_inference_steps: must be <= 4")
+        problem(status, "Input validation failed", "input.num_inference_steps: must be <= 4")
     ]
     job = rig.run(rig.request(steps=9))
     assert job.state == JobState.FAILED and job.error_code == "bad_request"
