@@ -373,7 +373,7 @@ class FalBackend(Backend):
         """A note when the model proxies one its vendor shut down (sent anyway)."""
         model = cast(FalOptions, options).model or DEFAULT_MODEL
         note = retired_note(model)
-        return [f"fal model {model} {note}; sent anyway, fal may refuse it"] if note else []
+        return [f"fal model {one_line(model, 200)} {note}; sent anyway"] if note else []
 
     async def generate(self, request: GenerationRequest, ctx: JobContext) -> ImageResult:
         opts = cast(FalOptions, ctx.options)
@@ -443,6 +443,8 @@ class FalBackend(Backend):
         )
         error = status_failure(status)
         if error is not None:
+            if error.retryable:  # fal gave up on this request: a retry must submit anew
+                ctx.remote_id = None
             raise error
         payload = await call_json(ctx.http, "GET", urls.response, headers=auth_headers(key))
         result = parse_result(payload, urls.request_id)

@@ -351,11 +351,7 @@ class ReplicateBackend(Backend):
         """A note when the model proxies one its vendor shut down (sent anyway)."""
         model = cast(ReplicateOptions, options).model or DEFAULT_MODEL
         note = retired_note(model)
-        return (
-            [f"replicate model {model} {note}; sent anyway, Replicate may refuse it"]
-            if note
-            else []
-        )
+        return [f"replicate model {one_line(model, 200)} {note}; sent anyway"] if note else []
 
     async def generate(self, request: GenerationRequest, ctx: JobContext) -> ImageResult:
         opts = cast(ReplicateOptions, ctx.options)

@@ -43,8 +43,8 @@ class FakeFal:
     steps: int = 3
     held: bool = False
     nsfw: bool = False
-    status_error: dict[str, str] | None = None
-    """`error`/`error_type` a COMPLETED status carries (a failed request)."""
+    status_errors: list[dict[str, str]] = field(default_factory=list)
+    """`error`/`error_type` the COMPLETED status of the next requests carries (one each)."""
     result_error: Reply | None = None
     """Served instead of the answer (e.g. 422 content_policy_violation)."""
     file_body: bytes = field(default_factory=lambda: image_bytes(64, 48, "JPEG"))
@@ -78,7 +78,9 @@ class FakeFal:
         if self.submit_errors:
             return await self.submit_errors.pop(0).send(request)
         rid = f"req-{next(self._ids):04d}-aaaa"
-        self.requests_made[rid] = {"input": json.loads(await request.read()), "polls": 0}
+        error = self.status_errors.pop(0) if self.status_errors else {}
+        self.requests_made[rid] = {"input": json.loads(await request.read()), "polls": 0,
+                                   "error": error}  # fmt: skip
         root = f"/{APP}/requests/{rid}"
         self.server.route("GET", f"{root}/status", self._status)
         self.server.route("GET", root, self._result)
@@ -127,7 +129,7 @@ class FakeFal:
             return web.json_response({"status": "IN_PROGRESS", "logs": logs}, status=202)
         answer: dict[str, Any] = {"status": "COMPLETED", "logs": [],
                                   "metrics": {"inference_time": 0.42}}  # fmt: skip
-        answer.update(self.status_error or {})
+        answer.update(state["error"])
         return web.json_response(answer)
 
     async def _result(self, request: web.Request) -> web.StreamResponse:

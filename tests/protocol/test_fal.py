@@ -189,10 +189,21 @@ def test_content_policy_violation_is_a_safety_block(rig: CloudRig, fake: FakeFal
 
 
 def test_a_failed_request_reports_its_error(rig: CloudRig, fake: FakeFal) -> None:
-    fake.status_error = {"error": "Model crashed", "error_type": "runner_error"}
+    fake.status_errors = [{"error": "Model crashed", "error_type": "runner_error"}]
     job = rig.run(rig.request())
     assert job.state == JobState.FAILED and job.error_code == "no_image"
     assert "Model crashed" in (job.error_message or "")
+    assert len(fake.submits()) == 1
+
+
+def test_a_request_lost_by_fal_infrastructure_is_submitted_again(
+    rig: CloudRig, fake: FakeFal
+) -> None:
+    fake.status_errors = [{"error": "Runner lost", "error_type": "runner_disconnected"}]
+    job = rig.run(rig.request())
+    assert job.state == JobState.DONE, job.error_message
+    first, second = fake.requests_made
+    assert len(fake.submits()) == 2 and job.remote_id == second
 
 
 def test_timeout_fails_the_job(rig: CloudRig, fake: FakeFal) -> None:
