@@ -26,6 +26,8 @@ GROUP = "imagen_tui.backends"
 # distribution's metadata (~25 ms of start-up); plugins are still found through GROUP.
 BUILTIN_TYPES: dict[str, str] = {
     "mock": "imagen_tui.backends.adapters.mock:MockBackend",
+    "openai": "imagen_tui.backends.adapters.openai_images:OpenAIImagesBackend",
+    "openai-responses": "imagen_tui.backends.adapters.openai_responses:OpenAIResponsesBackend",
 }
 
 
