@@ -45,6 +45,7 @@ class Run:
 def make_engine(tmp_path: Path, toml: str, env: dict[str, str], *, retries: int = 3) -> Engine:
     """An engine over `toml` with its store and job log under `tmp_path`."""
     cfg = tmp_path / "config.toml"
+    tmp_path.mkdir(parents=True, exist_ok=True)
     cfg.write_text(toml)
     store = HistoryStore(
         tmp_path / "out", "{slug}-{n}.{ext}", index_path=tmp_path / "state" / "index.sqlite3"
