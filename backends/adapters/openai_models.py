@@ -135,8 +135,7 @@ def normalize_size(family: ModelFamily | None, width: int, height: int) -> tuple
 
 
 def _free_size(family: ModelFamily, width: int, height: int) -> tuple[int, int]:
-    w = max(FREE_SIZE_STEP, round(width / FREE_SIZE_STEP) * FREE_SIZE_STEP)
-    h = max(FREE_SIZE_STEP, round(height / FREE_SIZE_STEP) * FREE_SIZE_STEP)
+    w, h = _to_step(width), _to_step(height)
     rules = (
         f"allowed: any WxH with sides divisible by {FREE_SIZE_STEP}, ratio at most 3:1, "
         f"long edge at most {FREE_SIZE_MAX_EDGE}, at most 3840x2160 pixels in all"
@@ -151,6 +150,11 @@ def _free_size(family: ModelFamily, width: int, height: int) -> tuple[int, int]:
             ErrorCode.BAD_REQUEST, f"{family.name} cannot make {width}x{height}; {rules}"
         )
     return w, h
+
+
+def _to_step(side: int) -> int:
+    """The nearest multiple of FREE_SIZE_STEP, halves rounded up (1000 -> 1008)."""
+    return max(FREE_SIZE_STEP, (side + FREE_SIZE_STEP // 2) // FREE_SIZE_STEP * FREE_SIZE_STEP)
 
 
 def option_problem(
