@@ -39,7 +39,7 @@ from ..http import (
 )
 from ..models import GenerationRequest, ImageResult
 from ..text import one_line
-from .image_payload import decode_image
+from .image_payload import decode_image, off_loop
 from .openai_models import PRESET_SIZES, ModelFamily, model_family
 from .openai_options import ImageFields, image_fields, mask_path, normalize_request
 from .openai_pricing import cost_from_usage, estimate_image_cost
@@ -202,6 +202,19 @@ def parse_stream_event(name: str | None, payload: Any) -> Partial | Outcome | No
     return None
 
 
+def parse_event_text(name: str | None, data: str) -> Partial | Outcome | None:
+    """`parse_stream_event` of an event's raw `data` (None when it is not JSON)."""
+    try:
+        payload = json.loads(data)
+    except json.JSONDecodeError:
+        return None
+    return parse_stream_event(name, payload)
+
+
+def _parse_posted(response: httpx.Response, url: str) -> Outcome:
+    return parse_images_response(response_json(response, url))
+
+
 # --- the backend ----------------------------------------------------------------------------
 
 
@@ -296,18 +309,14 @@ async def _posted(ctx: JobContext, url: str, send: dict[str, Any]) -> tuple[Outc
     with map_transport_errors(url):
         response = await ctx.http.post(url, **send)
     raise_for_status(response)
-    outcome = parse_images_response(response_json(response, url))
+    outcome = await off_loop(len(response.content), _parse_posted, response, url)
     ctx.progress(1.0, "received")
     return outcome, response.headers.get("x-request-id")
 
 
 async def _streamed(ctx: JobContext, url: str, partials: int, send: dict[str, Any]) -> Outcome:
     async for event in iter_sse(ctx.http, "POST", url, **send):
-        try:
-            payload = json.loads(event.data)
-        except json.JSONDecodeError:
-            continue
-        parsed = parse_stream_event(event.event, payload)
+        parsed = await off_loop(len(event.data), parse_event_text, event.event, event.data)
         if isinstance(parsed, Partial):
             ctx.preview(parsed.data)
             done = min(parsed.index + 1, partials)

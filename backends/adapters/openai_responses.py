@@ -40,7 +40,7 @@ from ..http import error_for_payload, iter_sse
 from ..models import GenerationRequest, ImageResult
 from ..text import one_line
 from .codex_auth import CodexLogin, auth_file, login_problem, read_codex_login
-from .image_payload import decode_image
+from .image_payload import decode_image, off_loop
 from .openai_images import model_warnings
 from .openai_models import PRESET_SIZES, ModelFamily
 from .openai_options import ImageFields, image_fields, mask_path, normalize_request
@@ -227,6 +227,15 @@ def apply_event(state: StreamState, name: str | None, payload: Any) -> Preview |
     return None
 
 
+def apply_event_text(state: StreamState, name: str | None, data: str) -> Preview | Stage | None:
+    """`apply_event` of an event's raw `data` (ignored when it is not JSON)."""
+    try:
+        payload = json.loads(data)
+    except json.JSONDecodeError:
+        return None
+    return apply_event(state, name, payload)
+
+
 def _preview(payload: dict[str, Any]) -> Preview | None:
     try:
         data = decode_image(payload.get("partial_image_b64"), "partial image")
@@ -400,11 +409,7 @@ async def _stream(
     timeout = httpx.Timeout(max(opts.timeout_s, 1.0), connect=10.0)
     url = opts.url()
     async for event in iter_sse(ctx.http, "POST", url, json=body, headers=headers, timeout=timeout):
-        try:
-            payload = json.loads(event.data)
-        except json.JSONDecodeError:
-            continue
-        step = apply_event(state, event.event, payload)
+        step = await off_loop(len(event.data), apply_event_text, state, event.event, event.data)
         if isinstance(step, Preview):
             ctx.preview(step.data)
             done = min(step.index + 1, partials)
