@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 import httpx
-from pydantic import Field, model_validator
+from pydantic import model_validator
 
 from ..base import ApiOptions, Backend, BackendOptions, Capability, JobContext
 from ..errors import ErrorCode, ImagenError
@@ -61,8 +61,6 @@ class OpenAIImagesOptions(ImageFields, ApiOptions):
     model: str | None = DEFAULT_MODEL
     """Image model, e.g. gpt-image-2, gpt-image-2.5-sunburst, gpt-image-1.5 (any name a
     gateway serves is sent as is)."""
-    timeout_s: float = Field(default=300.0, gt=0)
-    """Give up on one image after this many seconds."""
     organization: str | None = None
     """OpenAI-Organization header (an org id, not a secret)."""
     project: str | None = None

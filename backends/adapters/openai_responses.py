@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, cast
 
 import httpx
-from pydantic import Field, model_validator
+from pydantic import model_validator
 
 from ..base import ApiOptions, Backend, BackendOptions, Capability, JobContext
 from ..errors import ErrorCode, ImagenError
@@ -80,8 +80,6 @@ class OpenAIResponsesOptions(ImageFields, ApiOptions):
     """System instructions sent with every request (the ChatGPT backend requires some)."""
     codex_home: str | None = None
     """Codex home holding auth.json; unset = $CODEX_HOME, else ~/.codex."""
-    timeout_s: float = Field(default=300.0, gt=0)
-    """Give up on one image after this many seconds."""
 
     def checked_model(self) -> str:
         return self.image_model or DEFAULT_IMAGE_MODEL
@@ -303,7 +301,7 @@ class OpenAIResponsesBackend(Backend):
     needs_http = True
 
     def _opts(self, options: BackendOptions | None = None) -> OpenAIResponsesOptions:
-        return cast(OpenAIResponsesOptions, options or self.options)
+        return cast(OpenAIResponsesOptions, options if options is not None else self.options)
 
     def readiness(self) -> str | None:
         opts = self._opts()

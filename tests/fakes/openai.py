@@ -6,6 +6,7 @@ in OpenAI's shapes (`shared/reference/providers.md` §1, checked 2026-11-29).
 
     "ok"           the image (SSE with partials when the request streams)
     "rate_limited" 429 rate_limit_exceeded with Retry-After: 1
+    "quota"        429 insufficient_quota (billing: never retried)
     "server_error" 500 server_error
     "safety"       400 moderation_blocked
     "bad_request"  400 invalid_request_error (as for a size the model cannot make)
@@ -178,6 +179,13 @@ class FakeOpenAI:
                 "rate_limit_exceeded",
                 "requests",
                 **{"Retry-After": "1"},
+            )
+        if mode == "quota":
+            return openai_error(
+                429,
+                "You exceeded your current quota, please check your plan.",
+                "insufficient_quota",
+                "insufficient_quota",
             )
         if mode == "server_error":
             return openai_error(

@@ -98,6 +98,14 @@ def test_429_with_retry_after_then_success(tmp_path: Path, fake: FakeOpenAI) -> 
     assert len(fake.calls()) == 2
 
 
+def test_429_out_of_quota_is_final(tmp_path: Path, fake: FakeOpenAI) -> None:
+    fake.script = ["quota"]
+    result = run(tmp_path, fake)
+    assert result.job.error_code == ErrorCode.QUOTA_EXHAUSTED
+    assert "exceeded your current quota" in (result.job.error_message or "")
+    assert len(fake.calls()) == 1
+
+
 def test_500_twice_then_success(tmp_path: Path, fake: FakeOpenAI) -> None:
     fake.script = ["server_error", "server_error", "ok"]
     result = run(tmp_path, fake)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from imagen_tui.backends.adapters.openai_images import model_warnings
 from imagen_tui.backends.adapters.openai_models import model_family, normalize_size, option_problem
 from imagen_tui.backends.adapters.openai_pricing import cost_from_usage, estimate_image_cost
 from imagen_tui.backends.errors import ErrorCode, ImagenError
@@ -170,3 +171,11 @@ def test_cost_from_usage_is_none_without_rates_or_usage(model: str, usage: objec
 def test_cost_from_usage_ignores_nonsense_counts() -> None:
     usage = {"input_tokens": True, "output_tokens": -5, "input_tokens_details": {}}
     assert cost_from_usage("gpt-image-2", usage) == 0.0
+
+
+def test_model_warnings_note_retired_and_unknown_models_only() -> None:
+    assert model_warnings("gpt-image-2") == []
+    assert "retired 2026-05-12" in model_warnings("dall-e-3")[0]
+    assert "shut down 2026-10-23" in model_warnings("gpt-image-1-2025-04-15")[0]
+    (note,) = model_warnings("proxy\x1b[31m-model")
+    assert "unknown here" in note and "\x1b" not in note
