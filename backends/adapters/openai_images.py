@@ -258,12 +258,8 @@ class OpenAIImagesBackend(Backend):
         url = f"{opts.base_url.rstrip('/')}/images/{endpoint}"
         stream = wants_stream(opts, family)
         fields = request_fields(request, opts, family, stream=stream)
-        send: dict[str, Any] = {"headers": _headers(key, opts), "timeout": _timeout(opts)}
-        if references:
-            send.update(data=form_fields(fields), files=form_files(references, mask))
-        else:
-            send["json"] = fields
-        ctx.progress(0.0, "sent to OpenAI")
+        send = _send_kwargs(key, opts, fields, references, mask)
+        ctx.progress(0.0, "request sent")
         if stream:
             outcome, request_id = await _streamed(ctx, url, opts.partial_images, send), None
         else:
@@ -288,6 +284,22 @@ async def _read_uploads(
     path = mask_path(opts)
     mask = await asyncio.to_thread(read_reference, path, "mask") if path and refs else None
     return refs, mask
+
+
+def _send_kwargs(
+    key: str | None,
+    opts: OpenAIImagesOptions,
+    fields: dict[str, Any],
+    references: list[ReferenceFile],
+    mask: ReferenceFile | None,
+) -> dict[str, Any]:
+    """httpx keyword arguments: JSON for generations, multipart for edits."""
+    send: dict[str, Any] = {"headers": _headers(key, opts), "timeout": _timeout(opts)}
+    if references:
+        send.update(data=form_fields(fields), files=form_files(references, mask))
+    else:
+        send["json"] = fields
+    return send
 
 
 def _headers(key: str | None, opts: OpenAIImagesOptions) -> dict[str, str]:

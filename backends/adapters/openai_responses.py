@@ -338,7 +338,7 @@ class OpenAIResponsesBackend(Backend):
             await asyncio.to_thread(read_reference, path, "mask") if path and references else None
         )
         body = responses_body(request, opts, family, references, mask)
-        ctx.progress(0.0, "sent to OpenAI")
+        ctx.progress(0.0, "request sent")
         if opts.auth == "codex":
             state = await self._with_login(ctx, opts, body)
         else:
