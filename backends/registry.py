@@ -32,6 +32,8 @@ BUILTIN_TYPES: dict[str, str] = {
     "pool": "imagen_tui.backends.adapters.pool:PoolBackend",
     "replicate": "imagen_tui.backends.adapters.replicate:ReplicateBackend",
     "fal": "imagen_tui.backends.adapters.fal:FalBackend",
+    "openai": "imagen_tui.backends.adapters.openai_images:OpenAIImagesBackend",
+    "openai-responses": "imagen_tui.backends.adapters.openai_responses:OpenAIResponsesBackend",
 }
 
 
