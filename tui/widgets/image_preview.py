@@ -1,0 +1,297 @@
+"""`ImagePreview`: the one preview component (history pane, full-screen preview, `view`).
+
+    preview = ImagePreview(renderer="auto")       # or kitty|sixel|halfcell|unicode|off
+    preview.show(path_or_pil_image)               # decoded and downscaled in a thread worker
+
+`auto` follows the `Decision` handed to `ImagePreview.configure()` (made before `App.run()` by
+`imagen_tui.tui.graphics.probe.gather_facts` + `detect.decide`); without one it draws half-cell
+blocks. It is never blank: while a picture is prepared the previous one (or a short notice)
+stays, and when kitty or sixel fails it falls back to half-cell blocks and says why once.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+from PIL import Image
+from rich.style import Style
+from textual import work
+from textual.dom import NoScreen
+from textual.message import Message
+from textual.reactive import reactive
+from textual.strip import Strip
+from textual.widget import Widget
+from textual.worker import get_current_worker
+
+from imagen_tui.tui.graphics import kitty, sixel
+from imagen_tui.tui.graphics.detect import RENDERERS, Decision, parse_renderer, printable
+from imagen_tui.tui.graphics.fit import DEFAULT_CELL, fit_cells, flatten, open_image
+from imagen_tui.tui.widgets import image_strips
+
+Source = Image.Image | str | Path
+Writer = Any  # callable(str) -> None: raw bytes for the terminal, in order with Textual's output
+
+
+@dataclass
+class Picture:
+    """A prepared picture for one box: `lines` to draw, plus the kitty or sixel payload."""
+
+    renderer: str
+    box: tuple[int, int]  # (width, rows) in cells it was made for
+    lines: list[Strip] | None = None  # halfcell, unicode, kitty placeholders
+    sixel: str | None = None
+    kitty_id: int | None = None
+    kitty_wire: str | None = None  # transmit + placement, wrapped for tmux when needed
+
+
+class ImagePreview(Widget):
+    """Shows one image inside its box with the configured renderer."""
+
+    DEFAULT_CSS = "ImagePreview { width: 1fr; height: 1fr; }"
+    renderer: reactive[str] = reactive("auto", init=False)
+    decision: ClassVar[Decision | None] = None
+    cell_px: ClassVar[tuple[int, int]] = DEFAULT_CELL
+    _ids: ClassVar[kitty.ImageIds | None] = None
+
+    class Prepared(Message):
+        """A worker finished preparing `picture` (or failed with `error`) for request `token`."""
+
+        def __init__(self, token: int, picture: Picture | None, error: str | None) -> None:
+            super().__init__()
+            self.token, self.picture, self.error = token, picture, error
+
+    @classmethod
+    def configure(cls, decision: Decision | None, cell_px: tuple[int, int] | None) -> None:
+        """Share one detection result with every preview of the app (call before run())."""
+        cls.decision = decision
+        cls.cell_px = cell_px or DEFAULT_CELL
+
+    def __init__(
+        self,
+        source: Source | None = None,
+        *,
+        renderer: str = "auto",
+        writer: Writer | None = None,
+        name: str | None = None,
+        id: str | None = None,  # noqa: A002  (Textual's name)
+        classes: str | None = None,
+    ) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self.set_reactive(ImagePreview.renderer, parse_renderer(renderer))
+        self._source = source
+        self._writer = writer
+        self._picture: Picture | None = None
+        self._notice = "…"
+        self._token = 0
+        self._fallback: str | None = None  # why kitty/sixel gave way to half-cells
+        self._live_kitty_id: int | None = None
+        self._drawn_key: tuple = ()
+        self._drawn: list[Strip] = []
+
+    # ---- public ----------------------------------------------------------------------------
+    def show(self, source: Source | None) -> None:
+        """Show `source` (a PIL image or a path); None clears to a notice."""
+        self._source = source
+        if source is None:
+            self._picture, self._notice = None, "no image"
+            self.refresh()
+            return
+        self._request()
+
+    @property
+    def effective_renderer(self) -> str:
+        """The renderer actually drawing: the setting, `auto` resolved, failures applied."""
+        chosen = self.renderer
+        if chosen == "auto":
+            chosen = self.decision.renderer if self.decision else "halfcell"
+        if self._fallback and chosen in ("kitty", "sixel"):
+            return "halfcell"
+        return chosen
+
+    # ---- reactions ---------------------------------------------------------------------------
+    def validate_renderer(self, value: str) -> str:
+        return parse_renderer(value)
+
+    def watch_renderer(self, _old: str, _new: str) -> None:
+        self._fallback = None
+        self._request()
+
+    def on_mount(self) -> None:
+        self._request()
+
+    def on_resize(self) -> None:
+        self._request()
+
+    def on_unmount(self) -> None:
+        self._forget_kitty()
+
+    # ---- preparing ---------------------------------------------------------------------------
+    def _box(self) -> tuple[int, int]:
+        width, rows = self.content_size
+        if self.effective_renderer == "sixel" and self._touches_screen_bottom():
+            rows -= 1  # a picture ending on the last screen row may scroll the screen
+        return max(0, width), max(0, rows)
+
+    def _touches_screen_bottom(self) -> bool:
+        try:
+            return self.content_region.bottom >= self.screen.size.height
+        except NoScreen:
+            return False
+
+    def _request(self) -> None:
+        if not self.is_mounted:
+            return
+        self._token += 1
+        renderer, box = self.effective_renderer, self._box()
+        if renderer == "off" or self._source is None or 0 in box:
+            self._picture = None
+            self._notice = "preview off" if renderer == "off" else self._notice
+            self.refresh()
+            return
+        self._prepare(self._token, self._source, renderer, box, self._build_context())
+
+    def _passthrough(self) -> bool:
+        """Wrap kitty commands for tmux: as decided, or whenever kitty is forced inside tmux."""
+        if self.decision is not None and self.decision.renderer == "kitty":
+            return self.decision.passthrough
+        return bool(os.environ.get("TMUX"))
+
+    def _build_context(self) -> dict[str, Any]:
+        console = self.app.console
+        ids = ImagePreview._ids or kitty.ImageIds()
+        ImagePreview._ids = ids
+        return {
+            "cell": self.cell_px,
+            "truecolor": console.color_system == "truecolor",
+            "background": self.rich_style,
+            "passthrough": self._passthrough(),
+            "ids": ids,
+        }
+
+    @work(thread=True, exclusive=True, group="image-preview", exit_on_error=False)
+    def _prepare(
+        self, token: int, source: Source, renderer: str, box: tuple[int, int], ctx: dict
+    ) -> None:
+        try:
+            picture, error = build_picture(source, renderer, box, ctx), None
+        except Exception as exc:  # decoding/encoding failures become a notice, never a crash
+            picture, error = None, printable(f"{type(exc).__name__}: {exc}".splitlines()[0])
+        if not get_current_worker().is_cancelled:
+            self.post_message(self.Prepared(token, picture, error))
+
+    def on_image_preview_prepared(self, message: Prepared) -> None:
+        message.stop()
+        if message.token != self._token:
+            return  # superseded by a newer show/resize
+        renderer = self.effective_renderer
+        if message.error is not None and renderer in ("kitty", "sixel"):
+            self._fall_back(f"{renderer} failed ({message.error})")
+            return
+        if message.error is not None:
+            self._picture, self._notice = None, f"cannot show image: {message.error}"
+        else:
+            self._picture = message.picture
+            self._send_kitty(message.picture)
+        self.refresh()
+
+    def _fall_back(self, reason: str) -> None:
+        if self._fallback is None:
+            self.notify(f"Preview: {reason}; showing half-cell blocks.", severity="warning",
+                        markup=False)  # fmt: skip
+        self._fallback = reason
+        self._request()
+
+    # ---- kitty terminal side -------------------------------------------------------------------
+    def _write(self, data: str) -> None:
+        if self._writer is not None:
+            self._writer(data)
+            return
+        driver = getattr(self.app, "_driver", None)
+        if driver is not None and not self.app.is_headless:
+            driver.write(data)
+
+    def _send_kitty(self, picture: Picture | None) -> None:
+        if picture is None or picture.kitty_wire is None:
+            return
+        self._forget_kitty()
+        self._write(picture.kitty_wire)
+        self._live_kitty_id = picture.kitty_id
+
+    def _forget_kitty(self) -> None:
+        if self._live_kitty_id is not None:
+            delete = kitty.delete_command(self._live_kitty_id)
+            self._write(kitty.wire([delete], self._passthrough()))
+            self._live_kitty_id = None
+
+    # ---- drawing -------------------------------------------------------------------------------
+    def render_line(self, y: int) -> Strip:
+        width, rows = self.content_size
+        key = (id(self._picture), self._notice, width, rows, self.rich_style)
+        if key != self._drawn_key:
+            self._drawn_key, self._drawn = key, self._lines(width, rows)
+        lines = self._drawn
+        return lines[y] if 0 <= y < len(lines) else Strip.blank(width, self.rich_style)
+
+    def _lines(self, width: int, rows: int) -> list[Strip]:
+        picture, style = self._picture, self.rich_style
+        if picture is None:
+            return image_strips.message_strips(self._notice, width, rows, style)
+        if picture.sixel is not None:
+            try:
+                region = self.screen.find_widget(self).visible_region
+            except Exception:  # not on screen (yet): nothing to place
+                return [Strip.blank(width, style)] * rows
+            if picture.box != self._box():
+                return [Strip.blank(width, style)] * rows  # resized: a new picture is coming
+            return image_strips.sixel_strips(picture.sixel, region.x, region.y, width, rows, style)
+        lines = picture.lines or []
+        if picture.box == (width, rows):
+            return lines
+        return [line.crop_extend(0, width, style) for line in lines[:rows]] + [
+            Strip.blank(width, style)
+        ] * max(0, rows - len(lines))
+
+
+def build_picture(source: Source, renderer: str, box: tuple[int, int], ctx: dict) -> Picture:
+    """Decode, downscale and encode `source` for `renderer` in a `box` (width, rows) of cells.
+
+    Runs in a worker thread. Raises OSError for unreadable images, ValueError for boxes too
+    small for the renderer.
+    """
+    width, rows = box
+    cell_w, cell_h = ctx["cell"]
+    background: Style = ctx["background"]
+    if renderer == "sixel":
+        image = open_image(source, (width * cell_w, rows * cell_h))
+        bg = background.bgcolor.get_truecolor() if background.bgcolor else (0, 0, 0)
+        encoded = sixel.encode(image, (width * cell_w, rows * cell_h), background=tuple(bg),
+                               fill=True)  # fmt: skip
+        return Picture("sixel", box, sixel=encoded.data)
+    if renderer == "kitty":
+        image = open_image(source, (width * cell_w, rows * cell_h))
+        cols, lines = fit_cells(image.size, (width, rows), (cell_w, cell_h))
+        image_id = ctx["ids"].allocate()
+        commands = kitty.transmit_commands(image_id, kitty.png_bytes(image), cols, lines)
+        strips = image_strips.placeholder_strips(
+            image_id, cols, lines, width, rows, ctx["truecolor"], background
+        )
+        wire = kitty.wire(commands, ctx["passthrough"])
+        return Picture("kitty", box, lines=strips, kitty_id=image_id, kitty_wire=wire)
+    if renderer == "unicode":
+        image = open_image(source, (width * cell_w, rows * cell_h))
+        cols, lines = fit_cells(image.size, (width, rows), (cell_w, cell_h))
+        small = image.resize((cols, lines), Image.Resampling.BOX)
+        return Picture("unicode", box, lines=image_strips.unicode_strips(small, width, rows,
+                                                                          background))  # fmt: skip
+    image = open_image(source, (width * cell_w, rows * cell_h))
+    cols, lines = fit_cells(image.size, (width, rows), (cell_w, cell_h))
+    bg = background.bgcolor.get_truecolor() if background.bgcolor else (0, 0, 0)
+    small = flatten(image, tuple(bg)).resize((cols, 2 * lines), Image.Resampling.BOX)
+    return Picture("halfcell", box, lines=image_strips.halfcell_strips(small, width, rows,
+                                                                        background))  # fmt: skip
+
+
+__all__ = ["RENDERERS", "ImagePreview", "Picture", "build_picture"]
