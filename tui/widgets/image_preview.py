@@ -165,7 +165,7 @@ class ImagePreview(Widget):
         ImagePreview._ids = ids
         return {
             "cell": self.cell_px,
-            "truecolor": console.color_system == "truecolor",
+            "colours": console.color_system,
             "background": self.rich_style,
             "passthrough": self._passthrough(),
             "ids": ids,
@@ -271,12 +271,14 @@ def build_picture(source: Source, renderer: str, box: tuple[int, int], ctx: dict
                                fill=True)  # fmt: skip
         return Picture("sixel", box, sixel=encoded.data)
     if renderer == "kitty":
+        if ctx["colours"] not in ("truecolor", "256"):
+            raise ValueError(f"placeholders need 256 colours; the screen has {ctx['colours']}")
         image = open_image(source, (width * cell_w, rows * cell_h))
         cols, lines = fit_cells(image.size, (width, rows), (cell_w, cell_h))
         image_id = ctx["ids"].allocate()
         commands = kitty.transmit_commands(image_id, kitty.png_bytes(image), cols, lines)
         strips = image_strips.placeholder_strips(
-            image_id, cols, lines, width, rows, ctx["truecolor"], background
+            image_id, cols, lines, width, rows, ctx["colours"] == "truecolor", background
         )
         wire = kitty.wire(commands, ctx["passthrough"])
         return Picture("kitty", box, lines=strips, kitty_id=image_id, kitty_wire=wire)
