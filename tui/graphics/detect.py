@@ -23,6 +23,15 @@ ALIASES = {"tgp": "kitty"}  # textual-image's name for the kitty protocol
 PASSTHROUGH_LINE = "set -g allow-passthrough on"
 KITTY_MIN = (0, 28, 0)
 _KITTY_TERMS = ("xterm-kitty", "kitty")
+GENERIC_ADVICE = (
+    "For real pixels, use a terminal with kitty graphics (kitty 0.28+, Ghostty) or sixel",
+    "(foot, WezTerm, mlterm, xterm -ti vt340).",
+)
+TMUX_ADVICE = (
+    "For real pixels inside tmux: with kitty 0.28+ or Ghostty outside, add to ~/.tmux.conf",
+    f"    {PASSTHROUGH_LINE}",
+    "with a sixel terminal outside, use tmux 3.4+ built with sixel support.",
+)
 _GHOSTTY_TERMS = ("xterm-ghostty", "ghostty")
 
 
@@ -141,7 +150,7 @@ def _auto_plain(facts: TerminalFacts) -> Decision:
         return Decision("kitty", detected=(f"{who}: kitty graphics with Unicode placeholders",))
     if _sixel_here(facts):
         return Decision("sixel", detected=("the terminal draws sixel (DA1 reports 4)",))
-    advice = ()
+    advice = GENERIC_ADVICE
     if "kitty 0." in who:
         advice = ("Upgrade kitty to 0.28 or newer for real pixels.",)
     detected = (f"{who}, no sixel in the DA1 reply: half-cell blocks",)
@@ -171,7 +180,8 @@ def _auto_tmux(facts: TerminalFacts) -> Decision:
         why = "the outer terminal draws sixel but this tmux does not: half-cell blocks"
         advice = ("For real pixels, use tmux 3.4 or newer built with sixel support.",)
         return Decision("halfcell", detected=(head, why), advice=advice)
-    return Decision("halfcell", detected=(head, f"{who}: half-cell blocks"))
+    why = "no kitty-placeholder or sixel terminal known behind tmux: half-cell blocks"
+    return Decision("halfcell", detected=(head, why), advice=TMUX_ADVICE)
 
 
 def _forced(facts: TerminalFacts, renderer: str) -> Decision:

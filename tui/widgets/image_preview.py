@@ -183,7 +183,6 @@ class ImagePreview(Widget):
             self.post_message(self.Prepared(token, picture, error))
 
     def on_image_preview_prepared(self, message: Prepared) -> None:
-        message.stop()
         if message.token != self._token:
             return  # superseded by a newer show/resize
         renderer = self.effective_renderer
