@@ -118,9 +118,9 @@ def check_picture(display: str, tmp_path: Path, status: Path, expected: str) -> 
         return image if min(counts.values()) > 20_000 else None
 
     image = poll(shot, tries=20)
-    assert image, (
-        f"the picture's colours never filled the preview: {colour_counts(screenshot(display, tmp_path / 'last.png'), (0, 0, 910, 580))}"
-    )
+    if not image:
+        last = colour_counts(screenshot(display, tmp_path / "last.png"), (0, 0, 910, 580))
+        pytest.fail(f"the picture's colours never filled the preview: {last}")
     return image  # type: ignore[return-value]
 
 
