@@ -46,12 +46,12 @@ class PreviewApp(App[None]):
             self.notify(self.startup.advice, title="Sharper previews", markup=False, timeout=10)
 
     def on_image_preview_prepared(self) -> None:
-        self.call_after_refresh(self._retitle)
+        self.call_after_refresh(self._retitle, True)
 
-    def _retitle(self) -> None:
+    def _retitle(self, drawn: bool = False) -> None:
         renderer = self.query_one(ImagePreview).effective_renderer
         self.title = f"{self.image.name} ({renderer})"
-        if self.status is not None:
+        if self.status is not None and drawn:  # a picture is on screen (or its notice)
             self.status.write_text(renderer + "\n", encoding="utf-8")
 
     def action_cycle_renderer(self) -> None:

@@ -184,3 +184,21 @@ def gather_facts(
         **tmux,  # type: ignore[arg-type]
     )  # fmt: skip
     return facts, replies.typed
+
+
+def pane_visible(env: Mapping[str, str], run: Runner = subprocess.run) -> tuple[int, bool] | None:
+    """(attached clients, our window is current) for $TMUX_PANE, or None if tmux can't say.
+
+    tmux forwards passthrough data only to clients that show the pane, so an image sent while
+    the window was in the background (or nobody was attached) never reached the terminal.
+    """
+    pane = env.get("TMUX_PANE")
+    if not pane:
+        return None
+    argv = ["tmux", "display", "-p", "-t", pane, "#{session_attached} #{window_active}"]
+    try:
+        res = run(argv, capture_output=True, text=True, timeout=TMUX_TIMEOUT, env=dict(env))
+        clients, active = res.stdout.split()
+        return int(clients), active == "1"
+    except (OSError, subprocess.SubprocessError, ValueError):
+        return None

@@ -29,9 +29,11 @@ from textual.worker import get_current_worker
 from imagen_tui.tui.graphics import kitty, sixel
 from imagen_tui.tui.graphics.detect import RENDERERS, Decision, parse_renderer, printable
 from imagen_tui.tui.graphics.fit import DEFAULT_CELL, fit_cells, flatten, open_image
+from imagen_tui.tui.graphics.probe import pane_visible
 from imagen_tui.tui.widgets import image_strips
 
 Source = Image.Image | str | Path
+VISIBILITY_POLL = 1.0  # s between tmux checks that the pane is shown (kitty through tmux only)
 Writer = Any  # callable(str) -> None: raw bytes for the terminal, in order with Textual's output
 
 
@@ -59,9 +61,13 @@ class ImagePreview(Widget):
     class Prepared(Message):
         """A worker finished preparing `picture` (or failed with `error`) for request `token`."""
 
-        def __init__(self, token: int, picture: Picture | None, error: str | None) -> None:
+        def __init__(
+            self, token: int, picture: Picture | None, error: str | None,
+            seen: tuple[int, bool] | None = None,
+        ) -> None:  # fmt: skip
             super().__init__()
             self.token, self.picture, self.error = token, picture, error
+            self.seen = seen  # tmux visibility when the picture was made (kitty only)
 
     @classmethod
     def configure(cls, decision: Decision | None, cell_px: tuple[int, int] | None) -> None:
@@ -90,6 +96,7 @@ class ImagePreview(Widget):
         self._live_kitty_id: int | None = None
         self._drawn_key: tuple = ()
         self._drawn: list[Strip] = []
+        self._seen: tuple[int, bool] | None = None  # tmux: (clients, window active)
 
     # ---- public ----------------------------------------------------------------------------
     def show(self, source: Source | None) -> None:
@@ -121,6 +128,8 @@ class ImagePreview(Widget):
 
     def on_mount(self) -> None:
         self._request()
+        if os.environ.get("TMUX_PANE"):
+            self.set_interval(VISIBILITY_POLL, self._watch_visibility)
 
     def on_resize(self) -> None:
         self._request()
@@ -179,8 +188,11 @@ class ImagePreview(Widget):
             picture, error = build_picture(source, renderer, box, ctx), None
         except Exception as exc:  # decoding/encoding failures become a notice, never a crash
             picture, error = None, printable(f"{type(exc).__name__}: {exc}".splitlines()[0])
+        seen = None
+        if picture is not None and picture.kitty_wire is not None and ctx["passthrough"]:
+            seen = pane_visible(os.environ)  # the baseline for re-sending once shown
         if not get_current_worker().is_cancelled:
-            self.post_message(self.Prepared(token, picture, error))
+            self.post_message(self.Prepared(token, picture, error, seen))
 
     def on_image_preview_prepared(self, message: Prepared) -> None:
         if message.token != self._token:
@@ -193,6 +205,7 @@ class ImagePreview(Widget):
             self._picture, self._notice = None, f"cannot show image: {message.error}"
         else:
             self._picture = message.picture
+            self._seen = message.seen
             self._send_kitty(message.picture)
         self.refresh()
 
@@ -224,6 +237,24 @@ class ImagePreview(Widget):
             delete = kitty.delete_command(self._live_kitty_id)
             self._write(kitty.wire([delete], self._passthrough()))
             self._live_kitty_id = None
+
+    def _watch_visibility(self) -> None:
+        if self._live_kitty_id is not None and self._passthrough():
+            self._poll_visibility(self._live_kitty_id)
+
+    @work(thread=True, exclusive=True, group="image-preview-visible", exit_on_error=False)
+    def _poll_visibility(self, image_id: int) -> None:
+        seen = pane_visible(os.environ)
+        self.app.call_from_thread(self._visibility_changed, image_id, seen)
+
+    def _visibility_changed(self, image_id: int, seen: tuple[int, bool] | None) -> None:
+        before, self._seen = self._seen, seen
+        if seen is None or before is None or not seen[1] or not seen[0]:
+            return
+        shown_now = not before[1] or not before[0] or seen[0] > before[0]
+        picture = self._picture
+        if shown_now and picture is not None and picture.kitty_id == image_id:
+            self._write(picture.kitty_wire or "")  # the terminal missed it: send it again
 
     # ---- drawing -------------------------------------------------------------------------------
     def render_line(self, y: int) -> Strip:
