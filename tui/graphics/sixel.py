@@ -53,43 +53,52 @@ def _rle(chars: str) -> str:
     return _RUN.sub(lambda m: f"!{len(m.group(0))}{m.group(1)}", chars)
 
 
-def _planes(raw: bytes, width: int, height: int) -> list[bytes]:
-    # plane k holds pixel row k of every band, band after band
-    return [
-        b"".join(raw[y * width : (y + 1) * width] for y in range(k, height, BAND))
-        for k in range(BAND)
-    ]
+def _band(rows: list[bytes], width: int, skip: str) -> list[str]:
+    """One band's `#colour` runs; `skip` (e.g. ``!40?``) jumps over a left margin."""
+    parts = []
+    for colour in sorted(set(rows[0]).union(*rows[1:])):
+        acc = 0
+        for bit, row in enumerate(rows):  # each byte holds 0/1 << bit: no carries
+            if colour in row:
+                acc |= int.from_bytes(row.translate(_one_hot(colour)), "big") << bit
+        chars = acc.to_bytes(width, "big").translate(_TO_CHAR).rstrip(b"?").decode("ascii")
+        parts.append(f"#{colour}{skip}{_rle(chars)}")
+    return parts
 
 
-def _colour_sixels(planes: list[bytes], colour: int, size: int) -> bytes:
-    acc = 0
-    for bit, plane in enumerate(planes):  # each byte holds 0/1 << bit: no carries
-        acc |= int.from_bytes(plane.translate(_one_hot(colour)), "big") << bit
-    return acc.to_bytes(size, "big").translate(_TO_CHAR)
-
-
-def _bands(raw: bytes, width: int, height: int, used: list[int]) -> list[str]:
-    planes = _planes(raw, width, height)
-    sixels = {c: _colour_sixels(planes, c, len(planes[0])) for c in used}
-    bands = []
+def _bands(raw: bytes, width: int, height: int, frame: Frame) -> list[str]:
+    """Every band of the canvas: margins in the background register, picture bands between."""
+    full = f"#{frame.bg}!{frame.width}~"
+    margin = f"#{frame.bg}!{frame.left}~" if frame.left else ""
+    right = frame.width - frame.left - width
+    margin += f"!{width}?!{right}~" if right > 0 else ""
+    skip = f"!{frame.left}?" if frame.left else ""
+    bands = [full] * (frame.top // BAND)
     for top in range(0, height, BAND):
-        start = (top // BAND) * width
-        present = sorted(set(raw[top * width : (top + BAND) * width]))
-        parts = []
-        for colour in present:
-            chars = sixels[colour][start : start + width].rstrip(b"?").decode("ascii")
-            parts.append(f"#{colour}{_rle(chars)}")
-        bands.append("$".join(parts))
+        rows = [raw[(top + k) * width : (top + k + 1) * width] for k in range(BAND)]
+        bands.append("$".join(([margin] if margin else []) + _band(rows, width, skip)))
+    bands += [full] * ((frame.height - frame.top - height) // BAND)
     return bands
 
 
-def _palette(image: Image.Image, used: list[int]) -> str:
-    flat = image.getpalette() or []
-    defs = []
-    for i in used:
-        r, g, b = flat[3 * i : 3 * i + 3]
-        defs.append(f"#{i};2;{r * 100 // 255};{g * 100 // 255};{b * 100 // 255}")
-    return "".join(defs)
+@dataclass(frozen=True)
+class Frame:
+    """The canvas (width, height px) a picture sits in at (left, top); `bg` its register."""
+
+    width: int
+    height: int
+    left: int
+    top: int
+    bg: int
+
+
+def _register(index: int, rgb: tuple[int, int, int] | list[int]) -> str:
+    r, g, b = rgb
+    return f"#{index};2;{r * 100 // 255};{g * 100 // 255};{b * 100 // 255}"
+
+
+def _palette(flat: list[int], used: list[int]) -> str:
+    return "".join(_register(i, flat[3 * i : 3 * i + 3]) for i in used)
 
 
 def sixel_size(image_px: tuple[int, int], box_px: tuple[int, int]) -> tuple[int, int]:
@@ -116,19 +125,22 @@ def encode(
     The result is at most `box_px` and its height is a multiple of 6. With `fill`, the picture
     is centred on a `background` canvas as wide as the box (and as tall, rounded down to 6), so
     it also paints over whatever the box showed before. Transparency is flattened onto
-    `background`. Raises ValueError for a box under 1×6 px or `colours` outside 2..256.
+    `background`. Raises ValueError for a box under 1×6 px or `colours` outside 2..255
+    (register 255 is kept for the background).
     """
-    if not 2 <= colours <= 256:
-        raise ValueError(f"colours must be 2..256, got {colours}")
+    if not 2 <= colours <= 255:
+        raise ValueError(f"colours must be 2..255, got {colours}")
     w, h = sixel_size(image.size, box_px)
     picture = flatten(image, background).resize((w, h), Image.Resampling.LANCZOS)
-    if fill:
-        canvas = Image.new("RGB", (box_px[0], box_px[1] - box_px[1] % BAND), background)
-        canvas.paste(picture, ((canvas.width - w) // 2, (canvas.height - h) // 2))
-        picture, (w, h) = canvas, canvas.size
     indexed = picture.quantize(colours, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE)
-    raw = indexed.tobytes()
     used = sorted({c for _n, c in indexed.getcolors(256) or []})
-    body = "-".join(_bands(raw, w, h, used))
-    data = f'\x1bP0;1;0q"1;1;{w};{h}{_palette(indexed, used)}{body}\x1b\\'
-    return Sixel(data=data, width=w, height=h, colours=len(used))
+    frame = Frame(w, h, 0, 0, 255)
+    palette = _palette(indexed.getpalette() or [], used)
+    if fill:
+        canvas_h = box_px[1] - box_px[1] % BAND
+        top = (canvas_h - h) // 2 // BAND * BAND
+        frame = Frame(box_px[0], canvas_h, (box_px[0] - w) // 2, top, 255)
+        palette += _register(255, background)
+    body = "-".join(_bands(indexed.tobytes(), w, h, frame))
+    data = f'\x1bP0;1;0q"1;1;{frame.width};{frame.height}{palette}{body}\x1b\\'
+    return Sixel(data=data, width=frame.width, height=frame.height, colours=len(used) + fill)
