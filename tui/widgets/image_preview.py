@@ -12,12 +12,9 @@ stays, and when kitty or sixel fails it falls back to half-cell blocks and says 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, ClassVar
+from collections.abc import Callable
+from typing import ClassVar
 
-from PIL import Image
-from rich.style import Style
 from textual import work
 from textual.dom import NoScreen
 from textual.message import Message
@@ -26,27 +23,15 @@ from textual.strip import Strip
 from textual.widget import Widget
 from textual.worker import get_current_worker
 
-from imagen_tui.tui.graphics import kitty, sixel
+from imagen_tui.tui.graphics import kitty
 from imagen_tui.tui.graphics.detect import RENDERERS, Decision, parse_renderer, printable
-from imagen_tui.tui.graphics.fit import DEFAULT_CELL, fit_cells, flatten, open_image
+from imagen_tui.tui.graphics.fit import DEFAULT_CELL
 from imagen_tui.tui.graphics.probe import pane_visible
 from imagen_tui.tui.widgets import image_strips
+from imagen_tui.tui.widgets.picture import Context, Picture, Source, build_picture
 
-Source = Image.Image | str | Path
 VISIBILITY_POLL = 1.0  # s between tmux checks that the pane is shown (kitty through tmux only)
-Writer = Any  # callable(str) -> None: raw bytes for the terminal, in order with Textual's output
-
-
-@dataclass
-class Picture:
-    """A prepared picture for one box: `lines` to draw, plus the kitty or sixel payload."""
-
-    renderer: str
-    box: tuple[int, int]  # (width, rows) in cells it was made for
-    lines: list[Strip] | None = None  # halfcell, unicode, kitty placeholders
-    sixel: str | None = None
-    kitty_id: int | None = None
-    kitty_wire: str | None = None  # transmit + placement, wrapped for tmux when needed
+Writer = Callable[[str], None]  # raw terminal output, in order with Textual's own
 
 
 class ImagePreview(Widget):
@@ -168,28 +153,23 @@ class ImagePreview(Widget):
             return self.decision.passthrough
         return bool(os.environ.get("TMUX"))
 
-    def _build_context(self) -> dict[str, Any]:
-        console = self.app.console
+    def _build_context(self) -> Context:
         ids = ImagePreview._ids or kitty.ImageIds()
         ImagePreview._ids = ids
-        return {
-            "cell": self.cell_px,
-            "colours": console.color_system,
-            "background": self.rich_style,
-            "passthrough": self._passthrough(),
-            "ids": ids,
-        }
+        return Context(
+            self.cell_px, self.app.console.color_system, self.rich_style, self._passthrough(), ids
+        )
 
     @work(thread=True, exclusive=True, group="image-preview", exit_on_error=False)
     def _prepare(
-        self, token: int, source: Source, renderer: str, box: tuple[int, int], ctx: dict
+        self, token: int, source: Source, renderer: str, box: tuple[int, int], ctx: Context
     ) -> None:
         try:
             picture, error = build_picture(source, renderer, box, ctx), None
         except Exception as exc:  # decoding/encoding failures become a notice, never a crash
             picture, error = None, printable(f"{type(exc).__name__}: {exc}".splitlines()[0])
         seen = None
-        if picture is not None and picture.kitty_wire is not None and ctx["passthrough"]:
+        if picture is not None and picture.kitty_wire is not None and ctx.passthrough:
             seen = pane_visible(os.environ)  # the baseline for re-sending once shown
         if not get_current_worker().is_cancelled:
             self.post_message(self.Prepared(token, picture, error, seen))
@@ -285,45 +265,4 @@ class ImagePreview(Widget):
         ] * max(0, rows - len(lines))
 
 
-def build_picture(source: Source, renderer: str, box: tuple[int, int], ctx: dict) -> Picture:
-    """Decode, downscale and encode `source` for `renderer` in a `box` (width, rows) of cells.
-
-    Runs in a worker thread. Raises OSError for unreadable images, ValueError for boxes too
-    small for the renderer.
-    """
-    width, rows = box
-    cell_w, cell_h = ctx["cell"]
-    background: Style = ctx["background"]
-    if renderer == "sixel":
-        image = open_image(source, (width * cell_w, rows * cell_h))
-        bg = background.bgcolor.get_truecolor() if background.bgcolor else (0, 0, 0)
-        encoded = sixel.encode(image, (width * cell_w, rows * cell_h), background=tuple(bg),
-                               fill=True)  # fmt: skip
-        return Picture("sixel", box, sixel=encoded.data)
-    if renderer == "kitty":
-        if ctx["colours"] not in ("truecolor", "256"):
-            raise ValueError(f"placeholders need 256 colours; the screen has {ctx['colours']}")
-        image = open_image(source, (width * cell_w, rows * cell_h))
-        cols, lines = fit_cells(image.size, (width, rows), (cell_w, cell_h))
-        image_id = ctx["ids"].allocate()
-        commands = kitty.transmit_commands(image_id, kitty.png_bytes(image), cols, lines)
-        strips = image_strips.placeholder_strips(
-            image_id, cols, lines, width, rows, ctx["colours"] == "truecolor", background
-        )
-        wire = kitty.wire(commands, ctx["passthrough"])
-        return Picture("kitty", box, lines=strips, kitty_id=image_id, kitty_wire=wire)
-    if renderer == "unicode":
-        image = open_image(source, (width * cell_w, rows * cell_h))
-        cols, lines = fit_cells(image.size, (width, rows), (cell_w, cell_h))
-        small = image.resize((cols, lines), Image.Resampling.BOX)
-        return Picture("unicode", box, lines=image_strips.unicode_strips(small, width, rows,
-                                                                          background))  # fmt: skip
-    image = open_image(source, (width * cell_w, rows * cell_h))
-    cols, lines = fit_cells(image.size, (width, rows), (cell_w, cell_h))
-    bg = background.bgcolor.get_truecolor() if background.bgcolor else (0, 0, 0)
-    small = flatten(image, tuple(bg)).resize((cols, 2 * lines), Image.Resampling.BOX)
-    return Picture("halfcell", box, lines=image_strips.halfcell_strips(small, width, rows,
-                                                                        background))  # fmt: skip
-
-
-__all__ = ["RENDERERS", "ImagePreview", "Picture", "build_picture"]
+__all__ = ["RENDERERS", "ImagePreview", "Picture"]
