@@ -95,3 +95,11 @@ def test_settings_precedence_and_errors() -> None:
 
 def test_printable_neutralises_control_characters() -> None:
     assert printable("kitty\x1b]2;pwned\x07\x9b") == "kitty?]2;pwned??"
+
+
+def test_tmux_advice_does_not_ask_for_passthrough_already_on() -> None:
+    off = decide(tmux("xterm", tmux_passthrough=False))
+    on = decide(tmux("xterm", tmux_passthrough=True))
+    assert on.renderer == off.renderer == "halfcell"
+    assert any(PASSTHROUGH_LINE in line for line in off.advice)
+    assert not any(PASSTHROUGH_LINE in line for line in on.advice) and on.advice

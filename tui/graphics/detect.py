@@ -32,6 +32,10 @@ TMUX_ADVICE = (
     f"    {PASSTHROUGH_LINE}",
     "with a sixel terminal outside, use tmux 3.4+ built with sixel support.",
 )
+TMUX_ADVICE_PASSTHROUGH_ON = (
+    "For real pixels inside tmux: run it in kitty 0.28+ or Ghostty (allow-passthrough is",
+    "already on), or with a sixel terminal use tmux 3.4+ built with sixel support.",
+)
 _GHOSTTY_TERMS = ("xterm-ghostty", "ghostty")
 
 
@@ -181,7 +185,8 @@ def _auto_tmux(facts: TerminalFacts) -> Decision:
         advice = ("For real pixels, use tmux 3.4 or newer built with sixel support.",)
         return Decision("halfcell", detected=(head, why), advice=advice)
     why = "no kitty-placeholder or sixel terminal known behind tmux: half-cell blocks"
-    return Decision("halfcell", detected=(head, why), advice=TMUX_ADVICE)
+    advice = TMUX_ADVICE_PASSTHROUGH_ON if facts.tmux_passthrough else TMUX_ADVICE
+    return Decision("halfcell", detected=(head, why), advice=advice)
 
 
 def _forced(facts: TerminalFacts, renderer: str) -> Decision:
