@@ -103,3 +103,11 @@ def test_tmux_advice_does_not_ask_for_passthrough_already_on() -> None:
     assert on.renderer == off.renderer == "halfcell"
     assert any(PASSTHROUGH_LINE in line for line in off.advice)
     assert not any(PASSTHROUGH_LINE in line for line in on.advice) and on.advice
+
+
+def test_kitty_query_alone_is_not_enough_for_placeholders() -> None:
+    wezterm = facts(env={"TERM": "xterm-256color", "TERM_PROGRAM": "WezTerm"}, kitty_reply="OK",
+                    da1=(65, 1, 4), xtversion="WezTerm 20240203")  # fmt: skip
+    assert decide(wezterm).renderer == "sixel"
+    konsole = facts(env={"TERM": "xterm-256color"}, kitty_reply="OK", da1=(62, 1))
+    assert decide(konsole).renderer == "halfcell"

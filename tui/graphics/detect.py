@@ -117,8 +117,8 @@ def placeholder_terminal(facts: TerminalFacts) -> tuple[bool, str]:
         return True, "Ghostty"
     is_kitty = term in _KITTY_TERMS or bool(env.get("KITTY_WINDOW_ID")) or "kitty" in xtv
     if not is_kitty:
-        if facts.kitty_reply == "OK":
-            return True, "a terminal that answers the kitty graphics query"
+        if facts.kitty_reply == "OK":  # e.g. WezTerm, Konsole: kitty images, no placeholders
+            return False, "kitty graphics without known Unicode placeholder support"
         return False, "no kitty graphics protocol"
     version = _version(xtv) if "kitty" in xtv else None
     if version is not None and version < KITTY_MIN:
