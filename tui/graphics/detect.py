@@ -6,11 +6,13 @@
 * textual-image 0.12 and tmux 3.3a behaviour: /work/shared/reference/textual-and-tmux.md §1.3
   (verified 2026-11-22): tmux 3.3a answers DA1 itself with ``ESC[?1;2c`` (no sixel) and drops
   APCs unless they are wrapped for passthrough; ``allow-passthrough`` is off by default.
-* DA1 (``ESC [ c``) replies list attribute 4 when the terminal draws sixel (VT340 and xterm
-  ``-ti vt340``; tmux 3.4+ built with sixel support answers so too; https://github.com/tmux/tmux/
-  blob/master/CHANGES, "3.4", read 2026-11-29).
-* Unicode placeholders need kitty >= 0.28.0 (https://sw.kovidgoyal.net/kitty/changelog/, read
-  2026-11-29); Ghostty implements them too (https://ghostty.org/docs/about, read 2026-11-29).
+* DA1 (``ESC [ c``) replies list attribute 4 when the terminal draws sixel (VT340, and xterm
+  ``-ti vt340``, seen here). tmux 3.4 added sixel when built with ``--enable-sixel``
+  (tmux commit dfbc6b1, CHANGES for 3.4; https://github.com/void-linux/void-packages/pull/48746,
+  read 2026-11-29); such a tmux draws the sixel itself and is the one answering DA1.
+* Unicode placeholders need kitty >= 0.28.0 (reference §1.3: kitty 0.26.5 rejected ``U=1``).
+  Ghostty is reported to implement them; that was not verified on this machine. Terminals that
+  answer the kitty query without placeholders (WezTerm, Konsole) are not trusted with them.
 """
 
 from __future__ import annotations
