@@ -1,6 +1,8 @@
 """kitty graphics protocol: transmit, virtual placement, Unicode placeholder cells, delete.
 
-Protocol facts (https://sw.kovidgoyal.net/kitty/graphics-protocol/, read 2026-11-29):
+Protocol facts (kitty docs/graphics-protocol.rst, https://sw.kovidgoyal.net/kitty/graphics-protocol/,
+read 2026-11-29; placeholders: kitty commit d63eeada73 "Image placement using Unicode
+placeholders", 2023-02-21, released in 0.28.0):
 
 * A command is an APC ``ESC _ G <key=value,...> [; <base64 payload>] ESC \\``. Payloads are
   base64 and sent in chunks of at most 4096 bytes: ``m=1`` on every chunk but the last, ``m=0``
@@ -14,10 +16,10 @@ Protocol facts (https://sw.kovidgoyal.net/kitty/graphics-protocol/, read 2026-11
   a 24-bit colour ``r;g;b`` means ``r<<16 | g<<8 | b``, a 256-colour index ``n`` means ``n``.
 * ``a=d,d=I,i=ID`` deletes the image's placements and frees its data.
 
-tmux (https://github.com/tmux/tmux/wiki/FAQ, "What is the passthrough escape sequence", read
-2026-11-29): ``ESC P tmux; <data with every ESC doubled> ESC \\`` reaches the outer terminal
-only when the pane option ``allow-passthrough`` is on; otherwise tmux drops it. The placeholder
-cells themselves are ordinary text to tmux, so it scrolls and redraws them like any other.
+tmux 3.3a (verified here by tests/e2e/test_kitty_through_tmux.py with a client on a pty):
+``ESC P tmux; <data with every ESC doubled> ESC \\`` reaches the outer terminal, unwrapped, only
+when the pane option ``allow-passthrough`` is on and a client shows the pane; otherwise tmux
+drops it. The placeholder cells are ordinary text to tmux, redrawn with their 256-colour SGR.
 """
 
 from __future__ import annotations
