@@ -43,6 +43,9 @@ def run(argv: Sequence[str]) -> int:
     p.add_argument("--config", metavar="PATH")
     p = sub.add_parser("view", help="full-screen viewer for one image (what img: windows run)")
     p.add_argument("path", help="image file")
+    p.add_argument(
+        "--renderer", metavar="NAME", help="auto|kitty|sixel|halfcell|unicode|off (default: config)"
+    )
     p.add_argument("--config", metavar="PATH")
     p = sub.add_parser("jobs", help="jobs of every process, newest first")
     p.add_argument("--limit", type=int, default=20, metavar="N", help="at most N jobs (default 20)")
@@ -168,7 +171,7 @@ def cmd_view(opts: argparse.Namespace) -> int:
     engine = _engine(opts)
     from .viewer import run_viewer
 
-    return run_viewer(path.resolve(), engine.config.preview.renderer)
+    return run_viewer(path.resolve(), opts.renderer, engine.config.preview.renderer)
 
 
 def cmd_jobs(opts: argparse.Namespace) -> int:
