@@ -388,6 +388,8 @@ class Engine:
                 await self._remote_cancel(backend, ctx)
             self._finish(job, JobState.CANCELLED, ImagenError(ErrorCode.CANCELLED))
         except ImagenTuiError as exc:
+            if isinstance(exc, ImagenError) and exc.code is ErrorCode.TIMEOUT:
+                await self._remote_cancel(backend, ctx)  # stop the provider working (and billing)
             if isinstance(exc, ImagenError):
                 error = exc
             else:  # a StoreError: disk full, read-only, permissions; it names the path

@@ -109,8 +109,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             return subcommands.run(reordered)
         opts = build_parser().parse_args(args)
         if opts.once is not None:
+            import gc
+
             from .headless import run_once
 
+            # A short-lived process: collecting garbage costs more than it frees.
+            gc.disable()
+            gc.freeze()
             return run_once(opts)
         return _launch_workbench()
     except UsageError as exc:
