@@ -122,6 +122,7 @@ def test_timeout(tmp_path: Path, comfy: FakeComfyUI) -> None:
     comfy.behaviour.outcome = "hang"
     job = run_job(engine_for(tmp_path, comfy, "timeout_s = 0.5\n"))
     assert job.state is JobState.FAILED and job.error_code == "timeout"
+    assert comfy.interrupted_ids == [job.remote_id]  # the hung prompt does not hold the GPU
 
 
 def test_cancel_mid_job_interrupts_the_prompt(tmp_path: Path, comfy: FakeComfyUI) -> None:
