@@ -88,8 +88,8 @@ def _shrink(im: Image.Image, box: tuple[int, int]) -> Image.Image:
 
 
 def _sixteen_bit_to_l(im: Image.Image) -> Image.Image:
-    """16-bit greyscale to 8-bit by its real scale (v / 257), not clipped at 255."""
-    return im.convert("I").point(lambda v: v / 257).convert("L")
+    """16-bit greyscale to 8-bit by its real scale (round(v / 257)), not clipped at 255."""
+    return im.convert("I").point(lambda v: v / 257 + 0.5).convert("L")
 
 
 def _float_to_l(im: Image.Image) -> Image.Image:

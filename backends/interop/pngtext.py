@@ -30,16 +30,18 @@ def chunk(ctype: bytes, data: bytes) -> bytes:
 
 
 def iter_chunks(
-    fh: IO[bytes], wanted: tuple[bytes, ...], max_bytes: int = MAX_CHUNK_BYTES
+    fh: IO[bytes], wanted: tuple[bytes, ...], max_bytes: int | None = None
 ) -> Iterator[tuple[bytes, int, bytes | None]]:
     """(type, end offset, data) for each chunk of the PNG open in `fh`.
 
-    Only `wanted` chunks of at most `max_bytes` are read; their data is None on a bad CRC or
-    when too big, b"" for every other chunk (skipped by seeking, so pixels cost nothing).
+    Only `wanted` chunks of at most `max_bytes` (default MAX_CHUNK_BYTES) are read; their data
+    is None on a bad CRC or when too big, b"" for every other chunk (skipped by seeking, so
+    pixels cost nothing).
     A truncated tail ends the walk. ValueError if `fh` does not start with the PNG signature.
     """
     if fh.read(8) != PNG_SIGNATURE:
         raise ValueError("not a PNG file")
+    max_bytes = MAX_CHUNK_BYTES if max_bytes is None else max_bytes
     while len(header := fh.read(8)) == 8:
         length, ctype = struct.unpack(">I4s", header)
         data: bytes | None = b""
