@@ -10,7 +10,6 @@ width and height always come from the image header.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from imagen_tui.backends.imaging import ImageUnreadable
 
@@ -141,5 +140,4 @@ def read_recipe(path: Path | str) -> Recipe:
     try:
         return _read(Path(path))
     except Exception as exc:  # a hostile file must never break a library scan
-        detail: Any = safe(str(exc), 200)
-        return Recipe(problem=f"reader error: {type(exc).__name__}: {detail}")
+        return Recipe(problem=f"reader error: {type(exc).__name__}: {safe(str(exc), 200)}")

@@ -7,6 +7,7 @@ the width and height of the image header (never what the metadata claims).
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from dataclasses import dataclass, field
@@ -147,8 +148,6 @@ def build_recipe(
 
 def extra_of(data: dict[str, Any], skip: frozenset[str] | set[str]) -> dict[str, str]:
     """The entries of a JSON object not in `skip`, as text (lists/objects as compact JSON)."""
-    import json
-
     out: dict[str, str] = {}
     for key, value in data.items():
         if key in skip or value is None or value == "" or value == []:

@@ -31,6 +31,7 @@ from imagen_tui.backends.interop.pngtext import (
     read_png_text,
 )
 from imagen_tui.backends.interop.reader import OUR_KEYWORD
+from imagen_tui.backends.interop.text import MAX_PROMPT_CHARS, clean
 
 A1111_KEYWORD = "parameters"
 __all__ = ["OUR_KEYWORD", "a1111_parameters", "embed", "import_metadata", "read_text_chunks"]
@@ -140,9 +141,11 @@ def _ours(path: Path, recipe: Recipe) -> dict[str, Any] | None:
     if meta is None:
         return None
     meta = sanitize(meta)
-    for key in ("prompt", "negative"):  # terminal-safe, like every imported text
-        if isinstance(meta.get(key), str):
+    for key, value in meta.items():  # terminal-safe, like every imported text
+        if key in ("prompt", "negative"):
             meta[key] = getattr(recipe, key)
+        elif isinstance(value, str):
+            meta[key] = clean(value, MAX_PROMPT_CHARS)[0]
     meta.setdefault("width", recipe.width)
     meta.setdefault("height", recipe.height)
     return meta

@@ -184,6 +184,14 @@ def test_import_our_chunk_wins(tmp_path: Path) -> None:
     assert import_metadata(path) == META
 
 
+def test_import_our_chunk_from_a_hostile_file_is_terminal_safe(tmp_path: Path) -> None:
+    evil = {**META, "prompt": "a\x1b[2Jb", "model": "m\x1b]0;x\x07", "provider": {"k": 1}}
+    path = tmp_path / "evil.png"
+    path.write_bytes(embed(png_bytes(), evil, ""))
+    got = import_metadata(path)
+    assert got is not None and (got["prompt"], got["model"]) == ("a[2Jb", "m]0;x")
+
+
 def test_import_corrupt_own_chunk_falls_back_to_a1111(tmp_path: Path) -> None:
     path = write_png(tmp_path, "x.png", **{"imagen-tui": "{oops", "parameters": "cat\nSeed: 7"})
     got = import_metadata(path)
