@@ -10,6 +10,7 @@ Pillow's lazy `Image.open`, which reads headers only.
 from __future__ import annotations
 
 import os
+import stat
 import struct
 import warnings
 from pathlib import Path
@@ -106,11 +107,13 @@ def image_info(path: Path | str) -> tuple[str, int, int]:
     """(MIME type, width px, height px) from the header of the image at `path`.
 
     The size is the stored one (EXIF orientation is not applied). Pixels are never decoded.
-    Raises ImageUnreadable when the file is missing, unreadable, not an image, or has a
-    zero-sized or broken header.
+    Raises ImageUnreadable when the file is missing, not a regular file, unreadable, not an
+    image, or has a zero-sized or broken header.
     """
     path = Path(path)
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):  # a FIFO or device would block or never end
+            raise ImageUnreadable(path, "not a regular file")
         info = _sniff(path)
     except OSError as exc:
         raise ImageUnreadable(path, exc.strerror or str(exc)) from exc

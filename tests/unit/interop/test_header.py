@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -68,3 +69,13 @@ def test_zero_sized_png_header(tmp_path: Path) -> None:
 def test_missing(tmp_path: Path) -> None:
     with pytest.raises(ImageUnreadable, match="No such file"):
         image_info(tmp_path / "missing.png")
+
+
+def test_fifo_and_devices_are_refused_without_blocking(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe.png"
+    os.mkfifo(fifo)
+    with pytest.raises(ImageUnreadable, match="not a regular file"):
+        image_info(fifo)
+    (tmp_path / "zero.png").symlink_to("/dev/zero")
+    with pytest.raises(ImageUnreadable, match="not a regular file"):
+        image_info(tmp_path / "zero.png")
