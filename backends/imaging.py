@@ -14,6 +14,9 @@ from __future__ import annotations
 import io
 import struct
 import threading
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
@@ -43,6 +46,15 @@ class ImageUnreadable(ValueError):
         self.path = Path(path)
         self.reason = " ".join(str(reason).split())
         super().__init__(f"cannot read image {self.path.name}: {self.reason}")
+
+
+@contextmanager
+def quiet_pillow() -> Iterator[None]:
+    """Silence Pillow's UserWarnings (corrupt EXIF, truncated reads) for a block: a damaged
+    file is reported through our errors, and a warning printed on stderr would tear a TUI."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        yield
 
 
 def open_unchecked(source: Path | IO[bytes]) -> Image.Image:
@@ -157,10 +169,10 @@ def open_for_display(path: Path | str, max_w: int, max_h: int) -> Image.Image:
 
 def _decode_file(path: Path, box: tuple[int, int], mime: str) -> Image.Image:
     try:
-        with open_unchecked(path) as src:
+        with quiet_pillow(), open_unchecked(path) as src:
             return _decode(path, src, box)
     except ValueError as exc:  # Pillow's text-chunk limits (MAX_TEXT_CHUNK/MAX_TEXT_MEMORY)
         if mime != "image/png" or "text" not in str(exc).lower():
             raise
-    with open_unchecked(_without_text_chunks(path)) as src:
+    with quiet_pillow(), open_unchecked(_without_text_chunks(path)) as src:
         return _decode(path, src, box)

@@ -14,7 +14,7 @@ from typing import Any
 
 from PIL import Image
 
-from imagen_tui.backends.imaging import open_unchecked
+from imagen_tui.backends.imaging import open_unchecked, quiet_pillow
 
 USER_COMMENT, EXIF_IFD = 0x9286, 0x8769
 _IFD0_TEXT = {0x010E: "exif:ImageDescription", 0x0131: "exif:Software", 0x927C: "exif:MakerNote"}
@@ -68,9 +68,10 @@ def exif_texts(exif: bytes | None) -> dict[str, str]:
         return {}
     parsed = Image.Exif()
     try:
-        parsed.load(exif)
-        found = {name: _as_text(parsed.get(tag)) for tag, name in _IFD0_TEXT.items()}
-        comment = decode_user_comment(parsed.get_ifd(EXIF_IFD).get(USER_COMMENT))
+        with quiet_pillow():
+            parsed.load(exif)
+            found = {name: _as_text(parsed.get(tag)) for tag, name in _IFD0_TEXT.items()}
+            comment = decode_user_comment(parsed.get_ifd(EXIF_IFD).get(USER_COMMENT))
     except (SyntaxError, ValueError, KeyError, TypeError, OSError, IndexError):
         return {}
     found["exif:UserComment"] = comment
@@ -82,7 +83,7 @@ def container_texts(path: Path) -> dict[str, str]:
 
     OSError and Pillow's decode errors propagate; the caller records them as a problem.
     """
-    with open_unchecked(path) as im:
+    with quiet_pillow(), open_unchecked(path) as im:
         texts = exif_texts(im.info.get("exif"))
         comment = _as_text(im.info.get("comment"))
     if comment:
