@@ -62,7 +62,7 @@ def test_zero_sized_png_header(tmp_path: Path) -> None:
     png[16:24] = b"\0" * 8
     path = tmp_path / "zero.png"
     path.write_bytes(bytes(png))
-    with pytest.raises(ImageUnreadable, match="zero-sized"):
+    with pytest.raises(ImageUnreadable, match="zero-sized"):  # either message
         image_info(path)
 
 

@@ -72,8 +72,12 @@ def test_control_characters_never_survive(tmp_path: Path) -> None:
     assert got.prompt == "a ]52;c;ZXZpbA==fox[2J31m" and got.negative == "x"
 
 
-def test_clean_keeps_newlines_tabs_and_cjk() -> None:
-    assert clean("白い\t猫\r\nが\r歩く") == ("白い\t猫\nが\n歩く", False)
+def test_clean_keeps_newlines_tabs_cjk_and_emoji() -> None:
+    assert clean("白い\t猫\r\nが\r歩く\u2028👨\u200d👩") == (
+        "白い\t猫\nが\n歩く\n👨\u200d👩",
+        False,
+    )
+    assert clean("abc\u202edef\u2066g") == ("abcdefg", False)
 
 
 def test_raw_is_json_safe(tmp_path: Path) -> None:
