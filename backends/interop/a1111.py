@@ -31,11 +31,12 @@ KNOWN_KEYS = frozenset(
     {"Steps", "Sampler", "Seed", "Size", "CFG scale", "Model hash", "Model", "Schedule type",
      "Denoising strength", "Clip skip", "Version", "Backend"}
 )  # fmt: skip
-_KEY_RE = re.compile(r"[ \t]*(\w[\w \-/.]*):[ \t]*")
+_KEY_RE = re.compile(r"[ \t]*(\w[\w \-/.]{0,99}):[ \t]*")  # bounded: no backtracking on huge lines
 _QUOTED_RE = re.compile(r'"(?:\\.|[^\\"])*"')
-_LINE_KEY_RE = re.compile(r"(\w[\w \-/.]*):[ \t]?(.*)", re.DOTALL)
+_LINE_KEY_RE = re.compile(r"(\w[\w \-/.]{0,99}):[ \t]?(.*)", re.DOTALL)
 _LORA_RE = re.compile(r"<(?:lora|lyco):([^:<>]+)(?::([^:<>]*))?[^<>]*>", re.IGNORECASE)
 _MAX_SETTINGS_SCAN = 200  # lines scanned up from the end for the settings line
+_MAX_SETTINGS_LINE = 262_144  # a longer line is prompt text (real settings lines stay < 20 kB)
 _MAX_JSON_VALUE = 65_536  # longest unquoted JSON value followed bracket by bracket
 
 
@@ -95,9 +96,9 @@ def parse_settings(line: str) -> list[tuple[str, str]] | None:
     """The `Key: value` pairs of a settings line, or None if it does not start with a pair.
 
     A comma-separated segment without a key (written by sloppy extensions) is appended to the
-    previous value, as text.
+    previous value, as text. Linear in the length of the line.
     """
-    pairs: list[tuple[str, str]] = []
+    pairs: list[tuple[str, list[str]]] = []
     pos, n = 0, len(line)
     while pos < n:
         match = _KEY_RE.match(line, pos)
@@ -106,13 +107,12 @@ def parse_settings(line: str) -> list[tuple[str, str]] | None:
                 return None
             end = line.find(",", pos)
             end = n if end < 0 else end
-            key, value = pairs[-1]
-            pairs[-1] = (key, f"{value}, {line[pos:end].strip()}")
+            pairs[-1][1].append(line[pos:end].strip())
         else:
             value, end = _value(line, match.end())
-            pairs.append((match.group(1).strip(), value))
+            pairs.append((match.group(1).strip(), [value]))
         pos = end + 1 if end < n and line[end] == "," else max(end, pos + 1)
-    return pairs or None
+    return [(key, ", ".join(parts)) for key, parts in pairs] or None
 
 
 def _is_settings(pairs: list[tuple[str, str]] | None, lone: bool) -> bool:
@@ -129,6 +129,8 @@ def _find_settings(lines: list[str]) -> tuple[int, dict[str, str]] | None:
     for index in range(len(lines) - 1, max(-1, len(lines) - 1 - _MAX_SETTINGS_SCAN), -1):
         if lines[index].startswith(NEGATIVE_PREFIX):
             return None  # the settings line never comes before the negative prompt
+        if len(lines[index]) > _MAX_SETTINGS_LINE:
+            continue
         pairs = parse_settings(lines[index])
         if _is_settings(pairs, lone):
             return index, dict(pairs or ())

@@ -32,6 +32,7 @@ _NOT_CONDITIONING = frozenset(
      "noise", "sigmas", "sampler", "guider"}
 )  # fmt: skip
 _MAX_DEPTH = 48
+_MAX_VISITS = 512  # nodes one lookup may visit
 
 
 def graph_nodes(value: Any) -> Graph | None:
@@ -59,33 +60,41 @@ def _plain(value: Any) -> bool:
     return isinstance(value, str | int | float) and not isinstance(value, bool)
 
 
-def literal(graph: Graph, value: Any, keys: tuple[str, ...] = (), depth: int = 0) -> Any:
-    """A literal input value, following links to primitive/seed nodes; None if there is none."""
+def literal(
+    graph: Graph, value: Any, keys: tuple[str, ...] = (), seen: set[str] | None = None
+) -> Any:
+    """A literal input value, following links to primitive/seed nodes; None if there is none.
+    Each node is visited once, so a crafted graph cannot make this exponential."""
     if _plain(value):
         return value
     target = _link(graph, value)
-    if target is None or depth > _MAX_DEPTH:
+    seen = set() if seen is None else seen
+    if target is None or target[0] in seen or len(seen) > _MAX_VISITS:
         return None
+    seen.add(target[0])
     inputs = graph[target[0]]["inputs"]
     for key in (*keys, *_LITERAL_KEYS):
-        if key in inputs and (found := literal(graph, inputs[key], keys, depth + 1)) is not None:
+        if key in inputs and (found := literal(graph, inputs[key], keys, seen)) is not None:
             return found
     return None
 
 
-def text_value(graph: Graph, value: Any, depth: int = 0) -> str | None:
-    """A string input, following links through string/primitive nodes and concatenations."""
+def text_value(graph: Graph, value: Any, seen: set[str] | None = None) -> str | None:
+    """A string input, following links through string/primitive nodes and concatenations.
+    Each node is visited once per call."""
     if isinstance(value, str):
         return value
     target = _link(graph, value)
-    if target is None or depth > _MAX_DEPTH:
+    seen = set() if seen is None else seen
+    if target is None or target[0] in seen or len(seen) > _MAX_VISITS:
         return None
+    seen.add(target[0])
     inputs = graph[target[0]]["inputs"]
     for key in _STRING_KEYS:
-        if key in inputs and (found := text_value(graph, inputs[key], depth + 1)) is not None:
+        if key in inputs and (found := text_value(graph, inputs[key], seen)) is not None:
             return found
     parts = [
-        text_value(graph, v, depth + 1)
+        text_value(graph, v, seen)
         for k, v in inputs.items()
         if k.lower().startswith(("string", "text"))
     ]
@@ -98,7 +107,7 @@ def conditioning_texts(graph: Graph, value: Any, seen: set[str] | None = None) -
     """The prompt texts feeding a conditioning input, in input order, without repeats."""
     seen = set() if seen is None else seen
     target = _link(graph, value)
-    if target is None or target[0] in seen or len(seen) > 256:
+    if target is None or target[0] in seen or len(seen) > _MAX_VISITS:
         return []
     node_id, slot = target
     seen.add(node_id)

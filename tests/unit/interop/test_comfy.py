@@ -307,3 +307,22 @@ def test_prompt_chunk_with_nan_and_infinity(tmp_path: Path) -> None:
     got = read_recipe(png_with(tmp_path / "n.png", prompt=graph))
     assert (got.prompt, got.cfg, got.seed) == ("a red fox", None, 1)
     assert "Denoise" not in got.extra
+
+
+def test_diamond_chains_are_walked_once_per_node() -> None:
+    # 2**60 paths if each node were followed once per link: must still finish at once.
+    graph = {
+        str(i): node(
+            "StringConcatenate",
+            string_a=[str(i + 1), 0],
+            string_b=[str(i + 1), 0],
+            value=[str(i + 1), 0],
+            seed=[str(i + 1), 0],
+        )
+        for i in range(60)
+    }
+    graph["60"] = node("PrimitiveString", value="end")
+    graph["s"] = node("KSampler", seed=["0", 0], steps=1, positive=["e", 0], negative=["e", 0])
+    graph["e"] = node("CLIPTextEncode", text=["0", 0])
+    got = fields(graph)
+    assert (got["prompt"], got["seed"]) == ("end", "end")
