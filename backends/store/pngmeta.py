@@ -38,12 +38,15 @@ __all__ = ["OUR_KEYWORD", "a1111_parameters", "embed", "import_metadata", "read_
 
 
 def _text_chunk(keyword: str, text: str) -> bytes:
-    """tEXt when the text is Latin-1, else uncompressed iTXt (as A1111 does)."""
+    """tEXt when the text is ASCII, else uncompressed iTXt (UTF-8).
+
+    A1111 writes any Latin-1 text as tEXt, but readers (ours included) take a tEXt that is
+    valid UTF-8 as UTF-8, so Latin-1 like "Â\xa0" would come back as "\xa0": iTXt is exact.
+    """
     text = text.replace("\x00", "")
-    try:
-        return chunk(b"tEXt", keyword.encode("latin-1") + b"\0" + text.encode("latin-1"))
-    except UnicodeEncodeError:
-        return _itxt_chunk(keyword, text)
+    if text.isascii():
+        return chunk(b"tEXt", keyword.encode("latin-1") + b"\0" + text.encode("ascii"))
+    return _itxt_chunk(keyword, text)
 
 
 def _itxt_chunk(keyword: str, text: str) -> bytes:

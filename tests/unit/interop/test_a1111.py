@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from hypothesis import assume, given
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from imagen_tui.backends.interop import Lora, read_recipe
@@ -16,6 +16,7 @@ from imagen_tui.backends.interop.a1111 import (
     parse_settings,
     prompt_loras,
 )
+from imagen_tui.backends.interop.pngtext import read_png_text
 from imagen_tui.backends.store.pngmeta import a1111_parameters, embed
 
 from .conftest import encoded, png_with
@@ -207,3 +208,22 @@ def test_our_embedded_png_reads_as_ours(tmp_path: Path) -> None:
     got = read_recipe(path)
     assert (got.source, got.prompt, got.seed, got.steps) == ("imagen-tui", "a fox", 3, 4)
     assert (got.sampler, got.cfg, got.extra["backend"]) == ("euler", 5.0, "mock")
+
+
+_file_text = st.text(
+    alphabet=st.characters(blacklist_categories=["Cs", "Cc", "Cf", "Zl", "Zp"]) | st.just("\n"),
+    max_size=40,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(prompt=_file_text, negative=_file_text, seed=st.integers(0, 2**80))
+def test_our_parameters_chunk_round_trips_through_png_bytes(
+    prompt: str, negative: str, seed: int
+) -> None:
+    assume(not any(line.startswith("Negative prompt:") for line in prompt.split("\n")))
+    meta = {"prompt": prompt, "negative": negative, "seed": seed, "steps": 20, "width": 32,
+            "height": 24, "backend": "mock"}  # fmt: skip
+    png = embed(encoded("PNG", (32, 24)), {}, a1111_parameters(meta))
+    got = infotext_fields(read_png_text(png).texts["parameters"])
+    assert (got["prompt"], got["negative"], int(got["seed"])) == (prompt, negative, seed)
