@@ -7,7 +7,9 @@ SamplerCustomAdvanced (whose `noise`, `guider`, `sampler` and `sigmas` inputs ar
 unknown class recognised by its inputs. The one used is the sampler nearest to an image output
 (SaveImage, PreviewImage…) going back along links; text comes from following its conditioning
 through combine/concat/set-area nodes to the text encoders and on to primitive/string nodes.
-`ConditioningZeroOut` stands for an empty prompt. Cycles and deep chains are bounded.
+`ConditioningZeroOut` stands for an empty prompt; a node with both a positive and a negative
+input (ControlNetApplyAdvanced, Efficiency loaders) is followed on the side being read.
+Cycles, deep chains and diamond-shaped graphs are bounded.
 """
 
 from __future__ import annotations
@@ -103,27 +105,32 @@ def text_value(graph: Graph, value: Any, seen: set[str] | None = None) -> str | 
     return joined or None
 
 
-def conditioning_texts(graph: Graph, value: Any, seen: set[str] | None = None) -> list[str]:
-    """The prompt texts feeding a conditioning input, in input order, without repeats."""
+def conditioning_texts(
+    graph: Graph, value: Any, side: str = "positive", seen: set[str] | None = None
+) -> list[str]:
+    """The prompt texts feeding the `side` ("positive"/"negative") conditioning input `value`,
+    in input order, without repeats. A node with both a positive and a negative input
+    (ControlNetApplyAdvanced, loaders that hold both prompts) is followed on `side` only."""
     seen = set() if seen is None else seen
     target = _link(graph, value)
     if target is None or target[0] in seen or len(seen) > _MAX_VISITS:
         return []
-    node_id, slot = target
-    seen.add(node_id)
-    node = graph[node_id]
+    seen.add(target[0])
+    node = graph[target[0]]
     inputs = node["inputs"]
     if node["class_type"] == "ConditioningZeroOut":
         return []
     texts = [t for k in _TEXT_KEYS if k in inputs and (t := text_value(graph, inputs[k]))]
     if texts:
         return list(dict.fromkeys(texts))
-    if "positive" in inputs and "negative" in inputs:  # e.g. ControlNetApplyAdvanced: 2 outputs
-        return conditioning_texts(graph, inputs["negative" if slot == 1 else "positive"], seen)
+    if "positive" in inputs and "negative" in inputs:
+        chosen = inputs[side]
+        text = chosen if isinstance(chosen, str) else None
+        return [text] if text else conditioning_texts(graph, chosen, side, seen)
     found: list[str] = []
     for key, val in inputs.items():
         if key not in _NOT_CONDITIONING:
-            found += [t for t in conditioning_texts(graph, val, seen) if t not in found]
+            found += [t for t in conditioning_texts(graph, val, side, seen) if t not in found]
     return found
 
 
@@ -226,8 +233,8 @@ def sampler_fields(graph: Graph, sampler: dict[str, Any]) -> Fields:
         "Guidance": _guidance(graph, positive),
     }
     return {
-        "prompt": "\n".join(conditioning_texts(graph, positive)),
-        "negative": "\n".join(conditioning_texts(graph, negative)),
+        "prompt": "\n".join(conditioning_texts(graph, positive, "positive")),
+        "negative": "\n".join(conditioning_texts(graph, negative, "negative")),
         "seed": _first(graph, [sampler, noise], "seed", "noise_seed"),
         "steps": _first(graph, [sampler, sigmas], "steps"),
         "cfg": _first(graph, [sampler, guider], "cfg"),

@@ -326,3 +326,18 @@ def test_diamond_chains_are_walked_once_per_node() -> None:
     graph["e"] = node("CLIPTextEncode", text=["0", 0])
     got = fields(graph)
     assert (got["prompt"], got["seed"]) == ("end", "end")
+
+
+def test_loader_node_holding_both_prompts() -> None:
+    graph = {
+        "1": node("Efficient Loader", ckpt_name="eff.safetensors", positive="a red fox",
+                  negative="blurry", empty_latent_width=512),
+        "2": node("KSampler (Efficient)", seed=5, steps=20, model=["1", 0], positive=["1", 1],
+                  negative=["1", 2], latent_image=["1", 3]),
+    }  # fmt: skip
+    got = fields(graph)
+    assert (got["prompt"], got["negative"], got["model"]) == (
+        "a red fox",
+        "blurry",
+        "eff.safetensors",
+    )
