@@ -13,6 +13,7 @@ in a worker thread: nothing here blocks the loop on SQLite or file I/O.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import time
 from collections.abc import Callable, Mapping
@@ -36,6 +37,8 @@ if TYPE_CHECKING:
     from .options import BackendInfo
     from .store.history import HistoryStore
     from .store.joblog import JobLog
+
+log = logging.getLogger("imagen_tui")
 
 REMOTE_CANCEL_TIMEOUT_S = 10.0
 CANCEL_POLL_S = 0.5
@@ -102,7 +105,11 @@ class Engine:
             sidecar=config.output.sidecar,
             index_path=paths.index_path(),
             thumbs_dir=paths.thumbs_dir(),
+            library_path=paths.library_path(),
+            library_roots=config.library.roots,
         )
+        for note in config.warnings:
+            log.warning("%s", note)
         return cls(config, store, job_log=JobLog(paths.joblog_path()), env=env, http=http)
 
     @property
@@ -148,7 +155,9 @@ class Engine:
         if name not in self._backends:
             instance = self.config.instance(name)
             cls = registry.backend_type(instance.type)
-            self._backends[name] = cls(name, instance.options, self._env)
+            backend = cls(name, instance.options, self._env)
+            backend.attach(self.backend)  # a pool reaches its member instances through this
+            self._backends[name] = backend
         return self._backends[name]
 
     def backends(self) -> list[BackendInfo]:

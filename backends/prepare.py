@@ -60,10 +60,13 @@ def prepare(config: Config, backend: Backend | None, request: GenerationRequest)
     styled = _styled(config, request, problems)
     options = _options(backend, request, problems)
     _capabilities(backend, request, problems)
-    if problems or options is None:
+    if options is None:
         return Prepared((), name, None, backend.readiness(), tuple(problems), request.prompt,
                         request.negative, options)  # fmt: skip
     requests = _per_image(backend, styled.replace(backend=name), options, problems)
+    if problems:  # every problem at once, the backend's own (sizes, counts) included
+        return Prepared((), name, None, backend.readiness(), tuple(problems), request.prompt,
+                        request.negative, options)  # fmt: skip
     cost = _cost(backend, requests, options)
     notes = tuple(backend.warnings(requests[0], options)) if requests else ()
     return Prepared(tuple(requests), name, cost, backend.readiness(), tuple(problems),
@@ -149,6 +152,10 @@ def _per_image(
             out.append(backend.normalize(one, options))
         except ImagenError as exc:
             problems.append(Problem("size", exc.detail or exc.message))
+            return []
+        except (ValueError, TypeError, OSError) as exc:  # values already reported above
+            if not problems:
+                problems.append(Problem("request", f"{type(exc).__name__}: {exc}"))
             return []
     return out
 

@@ -21,6 +21,7 @@ from textual.widget import Widget
 from textual.widgets import Footer, Header, Static
 from textual.worker import get_current_worker
 
+from imagen_tui.backends import Engine, HistoryStore, ImagenTuiError, one_line, visible
 from imagen_tui.tui import tmux
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".webp"})
@@ -37,8 +38,7 @@ META_FIELDS = (
     *("prompt", "negative", "backend", "model", "seed"),
     *("steps", "size", "created_at", "cost"),
 )
-_NESTED = ("request", "result", "job")  # tolerate sidecars that group fields
-_ALIASES = {"cost": ("cost_usd", "cost"), "created_at": ("created_at", "created")}
+_ALIASES = {"cost": "cost_usd"}
 
 
 def prepare_renderer(renderer: str = "auto") -> None:
@@ -75,43 +75,43 @@ def load_thumbnail(path: Path, box: tuple[int, int]) -> PILImage.Image:
         return img
 
 
-def _lookup(data: dict[str, Any], key: str) -> Any:
-    for name in _ALIASES.get(key, (key,)):
-        for scope in (data, *(data.get(n) for n in _NESTED)):
-            if isinstance(scope, dict) and scope.get(name) not in (None, ""):
-                return scope[name]
+def _format(key: str, meta: dict[str, Any]) -> str:
     if key == "size":
-        width, height = _lookup(data, "width"), _lookup(data, "height")
-        if width is not None and height is not None:
-            return f"{width}x{height}"
-    return None
-
-
-def _format(key: str, value: Any) -> str:
-    if value is None:
+        width, height = meta.get("width"), meta.get("height")
+        return f"{width}x{height}" if width and height else "—"
+    value = meta.get(_ALIASES.get(key, key))
+    if value is None or value == "":
         return "—"
     if key == "created_at" and isinstance(value, int | float):
         return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(value))
     if key == "cost" and isinstance(value, int | float):
         return f"${value:.4f}"
-    return str(value)
+    return visible(str(value), multiline=True)
 
 
-def metadata_text(image: Path) -> Text:
-    """The metadata panel's text, read from the JSON sidecar next to `image`."""
+def metadata_text(image: Path, history: HistoryStore | None = None) -> Text:
+    """The metadata panel's text: our sidecar first, else what the file embeds (A1111,
+    ComfyUI, our PNG chunk), with control characters made visible."""
+    if history is None:
+        history = Engine.open().history
     sidecar = image.with_suffix(".json")
+    if sidecar.exists():
+        try:
+            data = json.loads(sidecar.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            return Text(f"Unreadable metadata in {sidecar.name}: {one_line(exc)}", style="italic")
+        if not isinstance(data, dict):
+            return Text(f"Unreadable metadata in {sidecar.name}: not a JSON object", style="italic")
     try:
-        data = json.loads(sidecar.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+        meta = history.metadata(image)
+    except ImagenTuiError as exc:
+        return Text(f"No metadata: {exc.message}", style="italic")
+    if not meta.get("prompt") and not sidecar.exists():
         return Text(f"No metadata: {sidecar.name} not found.", style="italic")
-    except (OSError, ValueError) as exc:
-        return Text(f"Unreadable metadata in {sidecar.name}: {exc}", style="italic")
-    if not isinstance(data, dict):
-        return Text(f"Unreadable metadata in {sidecar.name}: not a JSON object", style="italic")
     text = Text()
     for key in META_FIELDS:
         text.append(f"{key}: ", style="bold")
-        text.append(_format(key, _lookup(data, key)) + "\n")
+        text.append(_format(key, meta) + "\n")
     text.rstrip()
     return text
 
@@ -138,12 +138,17 @@ class ViewerApp(App[None]):
             self.error = error
 
     def __init__(
-        self, image: Path, renderer: str = "auto", siblings: list[Path] | None = None
+        self,
+        image: Path,
+        renderer: str = "auto",
+        siblings: list[Path] | None = None,
+        history: HistoryStore | None = None,
     ) -> None:
         if renderer not in RENDERERS:
             raise ValueError(f"unknown renderer {renderer!r}; choose from {', '.join(RENDERERS)}")
         super().__init__()
         self.renderer = renderer
+        self.history = history if history is not None else Engine.open().history
         image = Path(image)
         self.images = list(siblings) if siblings is not None else image_siblings(image)
         if image not in self.images:
@@ -195,14 +200,28 @@ class ViewerApp(App[None]):
         self.query_one("#meta").toggle_class("-visible")
 
     def _step(self, delta: int) -> None:
-        if len(self.images) > 1:
+        """In history order when the image is in the history (images made after the viewer
+        opened included); else through the files of its folder, wrapping around."""
+        beside = self._history_neighbour(older=delta > 0)
+        if beside is not None:
+            self.images[self.index] = beside
+            self._show_current()
+        elif len(self.images) > 1:
             self.index = (self.index + delta) % len(self.images)
             self._show_current()
+
+    def _history_neighbour(self, *, older: bool) -> Path | None:
+        try:
+            row = self.history.neighbour(self.current, older=older)
+        except ImagenTuiError:
+            return None
+        return Path(row.path) if row is not None else None
 
     def _show_current(self) -> None:
         path = self.current
         self.title = f"{path.name} ({self.index + 1}/{len(self.images)})"
-        self.query_one("#meta-body", Static).update(metadata_text(path))
+        self.title = visible(self.title)
+        self.query_one("#meta-body", Static).update(metadata_text(path, self.history))
         if self.renderer == "off":
             self._set_notice(f"Preview is off (renderer: off). {path.name}", error=False)
         else:

@@ -216,3 +216,35 @@ def test_snapshot(snap_compare: Callable[..., bool]) -> None:
 
     app = ViewerApp(DATA / "1-dawn.png", renderer="halfcell")
     assert snap_compare(app, press=["m"], terminal_size=(80, 24), run_before=run_before)
+
+
+def test_next_and_previous_follow_the_history_including_new_images(tmp_path: Path) -> None:
+    from imagen_tui.backends import Engine, GenerationRequest
+
+    def make(prompt: str) -> Path:
+        async def run() -> Path:
+            engine = Engine.open()
+            await engine.start()
+            (job,) = await engine.run(GenerationRequest(prompt=prompt, width=64, height=64))
+            await engine.aclose()
+            engine.history.close()
+            return Path(job.output_path)
+
+        return asyncio.run(run())
+
+    first, second = make("first \x1b]0;pwned\x07 one"), make("second")
+    app = ViewerApp(first, renderer="halfcell")
+
+    async def steps(pilot: Pilot[None]) -> None:
+        assert "\x1b" not in text_of(app, "#meta-body")  # shown as a visible stand-in
+        assert "␛]0;pwned␇" in text_of(app, "#meta-body")
+        third = await asyncio.to_thread(make, "third, made after the viewer opened")
+        await pilot.press("p")  # newer
+        assert app.current == second
+        await pilot.press("p")
+        assert app.current == third
+        assert "made after the viewer opened" in text_of(app, "#meta-body")
+        await pilot.press("n", "n")  # older again
+        assert app.current == first
+
+    drive(app, steps)
