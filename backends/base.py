@@ -48,6 +48,8 @@ class BackendOptions(BaseModel):
     """How many jobs this instance runs at once."""
     timeout_s: float = Field(default=300.0, gt=0)
     """Give up on one image after this many seconds."""
+    budget_usd_per_day: float | None = Field(default=None, ge=0)
+    """Refuse a job whose estimate would take this instance's spend today past this (USD)."""
 
 
 class ApiOptions(BackendOptions):

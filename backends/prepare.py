@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from .base import Backend, BackendOptions, Capability
 from .errors import ConfigError, ImagenError, RequestError
@@ -36,6 +36,8 @@ class Prepared:
     user_negative: str = ""
     options: BackendOptions | None = field(default=None, compare=False)
     warnings: tuple[str, ...] = ()
+    costs: tuple[float | None, ...] = ()
+    """The estimate of each image in USD, in the order of `requests`."""
 
     @property
     def ok(self) -> bool:
@@ -67,10 +69,11 @@ def prepare(config: Config, backend: Backend | None, request: GenerationRequest)
     if problems:  # every problem at once, the backend's own (sizes, counts) included
         return Prepared((), name, None, backend.readiness(), tuple(problems), request.prompt,
                         request.negative, options)  # fmt: skip
-    cost = _cost(backend, requests, options)
+    costs = tuple(backend.estimate_cost(one, options) for one in requests)
+    cost = None if None in costs else round(sum(c for c in costs if c is not None), 6)
     notes = tuple(backend.warnings(requests[0], options)) if requests else ()
     return Prepared(tuple(requests), name, cost, backend.readiness(), tuple(problems),
-                    request.prompt, request.negative, options, notes)  # fmt: skip
+                    request.prompt, request.negative, options, notes, costs)  # fmt: skip
 
 
 def _styled(
@@ -158,13 +161,3 @@ def _per_image(
                 problems.append(Problem("request", f"{type(exc).__name__}: {exc}"))
             return []
     return out
-
-
-def _cost(backend: Backend, requests: list[GenerationRequest], options: Any) -> float | None:
-    total = 0.0
-    for one in requests:
-        cost = backend.estimate_cost(one, options)
-        if cost is None:
-            return None
-        total += cost
-    return round(total, 6)

@@ -30,6 +30,10 @@ BUILTIN_TYPES: dict[str, str] = {
     "xai": "imagen_tui.backends.adapters.xai:XaiBackend",
     "a1111": "imagen_tui.backends.adapters.a1111:A1111Backend",
     "pool": "imagen_tui.backends.adapters.pool:PoolBackend",
+    "replicate": "imagen_tui.backends.adapters.replicate:ReplicateBackend",
+    "fal": "imagen_tui.backends.adapters.fal:FalBackend",
+    "openai": "imagen_tui.backends.adapters.openai_images:OpenAIImagesBackend",
+    "openai-responses": "imagen_tui.backends.adapters.openai_responses:OpenAIResponsesBackend",
 }
 
 

@@ -21,7 +21,7 @@ from .exit import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, PROG, Parser, Usage
 
 SUBCOMMANDS = (
     "backends", "config", "history", "view", "usage", "jobs", "cancel",
-    "trash", "restore", "purge", "library", "rerun",
+    "trash", "restore", "purge", "library", "rerun", "doctor",
 )  # fmt: skip
 GLOBAL_VALUE_OPTIONS = ("--config",)
 """Global options that take a value; they may come before or after the subcommand."""
@@ -101,14 +101,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         _check_cwd()
         reordered = subcommand_first(args)
+        if reordered is not None and reordered[0] == "doctor":
+            return _doctor(reordered[1:])
         if reordered is not None:
             from . import subcommands
 
             return subcommands.run(reordered)
         opts = build_parser().parse_args(args)
         if opts.once is not None:
+            import gc
+
             from .headless import run_once
 
+            # A short-lived process: collecting garbage costs more than it frees.
+            gc.disable()
+            gc.freeze()
             return run_once(opts)
         return _launch_workbench()
     except UsageError as exc:
@@ -134,6 +141,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         where = _save_crash_report()
         fail(f"internal error: {type(exc).__name__}: {exc} (please report it; details in {where})")
         return EXIT_FAILED
+
+
+def _doctor(args: list[str]) -> int:
+    """`imagen-tui doctor [--renderer NAME] [--config PATH]`: what the terminal can show."""
+    from imagen_tui.backends import Engine
+
+    from .graphics import doctor
+
+    config_path = None
+    if "--config" in args:
+        at = args.index("--config")
+        config_path = args[at + 1] if at + 1 < len(args) else None
+        args = args[:at] + args[at + 2 :]
+    renderer = Engine.open(config_path).config.preview.renderer
+    return doctor.main(args, config_renderer=renderer)
 
 
 def _check_cwd() -> None:

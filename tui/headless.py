@@ -37,6 +37,7 @@ FLAGS = {
     "style": "--style",
     "backend": "--backend",
     "references": "--ref",
+    "budget": "budget",
 }
 
 

@@ -36,7 +36,7 @@ def ratio_value(ratio: str) -> float:
     if not sep:
         raise ValueError(f"not a ratio: {ratio!r}")
     w, h = float(left), float(right)
-    if not (w > 0 and h > 0 and math.isfinite(w / h)):
+    if not (w > 0 and h > 0 and math.isfinite(w) and math.isfinite(h)):
         raise ValueError(f"not a ratio: {ratio!r}")
     return w / h
 
@@ -131,3 +131,27 @@ def preset_sizes(ratios: Sequence[str], megapixels: float) -> tuple[str, ...]:
             w, h = nominal_size(ratio, megapixels)
             sizes.append(f"{w}x{h}")
     return tuple(sizes)
+
+
+OFFERED_TOLERANCE = 0.12
+"""For `offered_ratio`: accept a ratio within 12 % (1000×1000 → 1:1, 1920×1080 → 16:9)."""
+
+
+def offered_ratio(
+    width: int, height: int, offered: Sequence[str], *, tolerance: float = OFFERED_TOLERANCE
+) -> str:
+    """The offered ratio closest to `width`/`height` (pixels), compared on a log scale so 2:1
+    and 1:2 are equally far from 1:1 (Replicate's flux models take only `aspect_ratio`).
+
+    Raises `ImagenError(BAD_REQUEST)` naming the offered ratios when none is within
+    `tolerance` (a fraction: 0.12 = 12 %).
+    """
+    choices = list(offered)
+    wanted = math.log(width / height)
+    best = min(choices, key=lambda r: abs(math.log(ratio_value(r)) - wanted))
+    if abs(math.log(ratio_value(best)) - wanted) > math.log1p(tolerance):
+        raise ImagenError(
+            ErrorCode.BAD_REQUEST,
+            f"no aspect ratio close to {width}x{height}; allowed: {', '.join(choices)}",
+        )
+    return best

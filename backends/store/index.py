@@ -355,10 +355,17 @@ class Index:
 
     @schema.guarded
     def usage(self) -> list[dict[str, Any]]:
-        """Per backend: images indexed (trashed included) and their total `cost_usd`."""
-        sql = "SELECT backend, count(*), total(cost_usd) FROM images GROUP BY backend"
-        rows = self._db.execute(sql + " ORDER BY backend")
-        return [{"backend": b, "images": n, "cost_usd": cost} for b, n, cost in rows]
+        """Per day (local time), backend and model: images indexed (trashed included) and their
+        total `cost_usd` (USD), newest day first."""
+        sql = (
+            "SELECT date(created_at, 'unixepoch', 'localtime') AS day, backend, "
+            "coalesce(model, '') AS model, count(*), total(cost_usd) FROM images "
+            "GROUP BY day, backend, model ORDER BY day DESC, backend, model"
+        )
+        return [
+            {"day": day, "backend": b, "model": m or None, "images": n, "cost_usd": cost}
+            for day, b, m, n, cost in self._db.execute(sql)
+        ]
 
 
 def open_index(

@@ -296,7 +296,12 @@ def test_bad_input_is_refused_before_anything_is_sent(
     tmp_path: Path, fake_server: FakeServer, a1111: FakeA1111, changes: dict, field: str, words: str
 ) -> None:
     if "references" in changes:
-        changes = {"references": tuple(tmp_path / n for n in changes["references"])}
+        from PIL import Image
+
+        refs = tuple(tmp_path / n for n in changes["references"])
+        for ref in refs:  # real images: only their number is wrong
+            Image.new("RGB", (8, 8)).save(ref)
+        changes = {"references": refs}
 
     async def main() -> None:
         async with httpx.AsyncClient() as http:

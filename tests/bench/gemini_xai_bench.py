@@ -1,6 +1,6 @@
 """Gemini and xAI adapter overhead: jobs through the real Engine against loopback fakes.
 
-Run:  .venv/bin/python tests/bench/cloud_adapters.py [--jobs N]
+Run:  .venv/bin/python tests/bench/gemini_xai_bench.py [--jobs N]
 Prints numbers; asserts nothing. The fakes answer at once with a 1024x1024 PNG (Gemini,
 streamed) or a JPEG (xAI), so the times are ours: request building, JSON/SSE parsing, base64,
 the completeness check, saving, the sidecar and the index. Also: building a request that
