@@ -388,8 +388,6 @@ class Engine:
                 await self._remote_cancel(backend, ctx)
             self._finish(job, JobState.CANCELLED, ImagenError(ErrorCode.CANCELLED))
         except ImagenTuiError as exc:
-            if isinstance(exc, ImagenError) and exc.code is ErrorCode.TIMEOUT:
-                await self._remote_cancel(backend, ctx)  # stop the provider working (and billing)
             if isinstance(exc, ImagenError):
                 error = exc
             else:  # a StoreError: disk full, read-only, permissions; it names the path
@@ -418,6 +416,7 @@ class Engine:
                         failure = exc
                     await self._back_off(job, failure)  # outside the caps: others may run
         except TimeoutError:
+            await self._remote_cancel(backend, ctx)  # stop the provider working (and billing)
             raise ImagenError(ErrorCode.TIMEOUT, f"no image after {timeout:g}s") from None
 
     async def _attempt(self, job: Job, backend: Backend, ctx: JobContext) -> ImageResult:

@@ -69,7 +69,8 @@ class ProgressLine:
                 size = os.get_terminal_size(self.stream.fileno())
             except (OSError, ValueError, AttributeError):
                 size = shutil.get_terminal_size()
-        return size.columns, size.lines
+        # A pty nobody sized reports 0×0: assume the classic terminal.
+        return size.columns if size.columns > 0 else 80, size.lines if size.lines > 0 else 24
 
 
 def describe(job: Job) -> str:

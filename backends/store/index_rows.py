@@ -132,9 +132,8 @@ def read_sidecar(path: str) -> tuple[dict[str, Any], str] | None:
 
 
 def import_embedded(path: str) -> dict[str, Any] | None:
-    """Metadata embedded in a PNG (ours, Automatic1111, ComfyUI) via pngmeta, if it can tell."""
-    if not path.lower().endswith(".png"):
-        return None
+    """Metadata embedded in an image (ours, A1111, ComfyUI, Fooocus…; PNG, JPEG, WebP) via
+    pngmeta: at least the size from the header, or None if the file is not a readable image."""
     try:
         from imagen_tui.backends.store.pngmeta import import_metadata
     except ImportError:  # pngmeta.py not there (yet)
