@@ -172,10 +172,19 @@ class Backend(ABC):
         return None
 
     def require_ready(self) -> None:
-        """Raise `ImagenError(AUTH_MISSING)` naming what is missing, unless ready."""
+        """Raise unless the instance can run: `ImagenError(AUTH_MISSING)` naming the variable
+        when its API key is missing, else `ConfigError` with `readiness()`'s reason (a missing
+        checkpoint or workflow is a config problem, not a key problem)."""
+        var = getattr(self.options, "api_key_env", None)
+        if var and not self._env.get(var):
+            raise ImagenError(
+                ErrorCode.AUTH_MISSING, f"backend {self.name!r}: key env var {var} is not set"
+            )
         problem = self.readiness()
         if problem:
-            raise ImagenError(ErrorCode.AUTH_MISSING, f"backend {self.name!r}: {problem}")
+            from .errors import ConfigError
+
+            raise ConfigError(f"backend {self.name!r} is not ready: {problem}")
 
     def normalize(self, request: GenerationRequest, options: BackendOptions) -> GenerationRequest:
         """The request as this backend will make it: sizes mapped to one it makes.
