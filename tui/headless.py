@@ -12,7 +12,6 @@ from typing import Any
 
 from imagen_tui.backends import (
     Engine,
-    ErrorCode,
     GenerationRequest,
     ImagenError,
     Job,
@@ -166,11 +165,11 @@ def run_request(engine: Engine, request: GenerationRequest, opts: argparse.Names
         fail(f"error: {problem}; choose another with --output DIR or [output] dir")
         return EXIT_FAILED
     if prepared.readiness is not None:
-        err = ImagenError(
-            ErrorCode.AUTH_MISSING, f"backend {prepared.backend!r}: {prepared.readiness}"
-        )
-        fail(f"{err.code}: {err.message}")
-        return EXIT_FAILED
+        try:
+            engine.backend(prepared.backend).require_ready()
+        except ImagenError as err:  # a missing key: exit 1 (a ConfigError exits 2 in main)
+            fail(f"{err.code}: {err.message}")
+            return EXIT_FAILED
     show = sys.stderr.isatty() and not opts.quiet
     jobs, interrupted = asyncio.run(_generate(engine, prepared, ProgressLine() if show else None))
     return _report(jobs, interrupted, opts, engine)
