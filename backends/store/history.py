@@ -20,7 +20,7 @@ from ..models import GenerationRequest, ImageResult, Job
 from . import files, sidecar
 
 if TYPE_CHECKING:
-    from .index import Index, PageCursor
+    from .index import Index, PageCursor, Progress
     from .index_rows import ImageRow, ReindexResult
     from .library import Library
     from .thumbs import ThumbCache
@@ -201,7 +201,10 @@ class HistoryStore:
         after: PageCursor | None = None,
         limit: int = 100,
     ) -> HistoryPage:
-        """Up to `limit` images newest first, after the cursor of the previous page."""
+        """Up to `limit` images newest first, after the cursor of the previous page.
+
+        `query` is search text (syntax: store/query.py); StoreError with a hint when it has
+        nothing to search for (punctuation only, `model:` without a value)."""
         rows = self.index.search(
             query, limit=limit, after=after, favourites=favourites, trashed=trashed
         )
@@ -248,9 +251,14 @@ class HistoryStore:
     def usage(self) -> list[dict[str, Any]]:
         return self.index.usage()
 
-    def reindex(self) -> ReindexResult:
-        """Rebuild the index from the files; returns images indexed and sidecars skipped."""
-        self.index.reindex()
+    def reindex(
+        self, *, workers: int | None = None, progress: Progress | None = None
+    ) -> ReindexResult:
+        """Rebuild the index from the files; returns images indexed and sidecars skipped.
+
+        Metadata is read on `workers` processes (None = all usable cores); `progress(read,
+        total)` is called as files are read (see `Index.reindex`)."""
+        self.index.reindex(workers=workers, progress=progress)
         from .index_rows import ReindexResult
 
         return self.index.last_reindex or ReindexResult(0, 0)

@@ -16,8 +16,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from imagen_tui.backends.store import index_schema
 from imagen_tui.backends import StoreError
+from imagen_tui.backends.store import index_schema
 from imagen_tui.backends.store.index import Index, ReindexResult, open_index
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC).timestamp()
