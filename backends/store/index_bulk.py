@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -29,10 +30,23 @@ CHUNK_FILES = 100
 
 
 def usable_cores() -> int:
-    """CPUs this process may run on (its affinity mask where the OS has one), at least 1."""
+    """CPUs this process may run on: its affinity mask where the OS has one, capped by a
+    cgroup v2 CPU quota (containers), at least 1."""
     if hasattr(os, "sched_getaffinity"):
-        return max(1, len(os.sched_getaffinity(0)))
-    return max(1, os.cpu_count() or 1)
+        cores = len(os.sched_getaffinity(0))
+    else:
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, _cgroup_quota() or cores))
+
+
+def _cgroup_quota() -> int | None:
+    """CPUs allowed by /sys/fs/cgroup/cpu.max ("max 100000" = no limit), rounded up."""
+    try:
+        with open("/sys/fs/cgroup/cpu.max", encoding="ascii") as fh:
+            quota, period = fh.read().split()[:2]
+        return -(-int(quota) // int(period))
+    except (OSError, ValueError):
+        return None
 
 
 def read_rows(
@@ -79,16 +93,31 @@ def _collect(
 def _in_workers(
     chunks: list[Sequence[FileItem]], workers: int
 ) -> Iterator[tuple[list[tuple], int]]:
-    """Results of `read_chunk` over `chunks`, in order, from a pool of `workers` processes.
-
-    Workers come from a fork server, not a fork of this process: the workbench and the engine
-    have threads running, and forking a threaded process can deadlock the child."""
-    method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
-    context = multiprocessing.get_context(method)
-    if method == "forkserver":
-        context.set_forkserver_preload([__name__])
-    pool = ProcessPoolExecutor(max_workers=min(workers, len(chunks)), mp_context=context)
+    """Results of `read_chunk` over `chunks`, in order, from a pool of `workers` processes."""
+    pool = ProcessPoolExecutor(max_workers=min(workers, len(chunks)), mp_context=_context())
     try:
         yield from pool.map(read_chunk, chunks)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _context() -> multiprocessing.context.BaseContext:
+    """How to start workers: a fork of this process while it has one thread (the CLI: fast,
+    nothing re-imported); else a fork server, since forking a threaded process (the workbench,
+    the engine's workers) can deadlock the child. Spawn where neither exists (Windows)."""
+    methods = multiprocessing.get_all_start_methods()
+    if "fork" in methods and _threads() == 1:
+        return multiprocessing.get_context("fork")
+    if "forkserver" in methods:
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload([__name__])
+        return context
+    return multiprocessing.get_context("spawn")
+
+
+def _threads() -> int:
+    """Threads of this process as the OS counts them (C threads too), else Python's count."""
+    try:
+        return len(os.listdir("/proc/self/task"))
+    except OSError:
+        return threading.active_count()
