@@ -99,8 +99,6 @@ class Index:
     def close(self) -> None:
         with self._lock:
             if self._conn is not None:
-                with suppress(sqlite3.Error):  # refresh statistics the planner lacks (cheap)
-                    self._conn.execute("PRAGMA optimize")
                 self._conn.close()
                 self._conn = None
 
@@ -340,7 +338,6 @@ class Index:
             conn.execute(f"INSERT INTO {table} ({table}) VALUES ('rebuild')")
         for statement in schema.fts_triggers(tables):
             conn.execute(statement)
-        conn.execute("ANALYZE images")  # row statistics: `seed:42` then uses images_by_seed
         self.last_reindex = ReindexResult(len(rows), skipped)
         return self.last_reindex
 
