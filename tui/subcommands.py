@@ -128,12 +128,12 @@ def _store(opts: argparse.Namespace) -> HistoryStore:
 def cmd_history(opts: argparse.Namespace) -> int:
     if opts.limit < 1:
         raise UsageError(f"--limit must be at least 1, got {opts.limit}")
-    from imagen_tui.backends.store.query import parse_query
+    from imagen_tui.backends import HistoryStore
 
     from .library_commands import reindex_with_progress
 
     try:
-        parse_query(opts.search)  # a query with nothing to search for is a usage error
+        HistoryStore.check_query(opts.search)  # nothing to search for: a usage error
     except StoreError as exc:
         raise UsageError(f"--search: {exc.message}") from None
     store = _store(opts)

@@ -211,6 +211,14 @@ class HistoryStore:
         nxt = (rows[-1].created_at, rows[-1].id) if len(rows) == limit else None
         return HistoryPage(rows, nxt)
 
+    @staticmethod
+    def check_query(query: str | None) -> None:
+        """Raise StoreError (one line with a hint) when `query` has nothing to search for or a
+        bad field value (`seed:x`), without opening the index; search syntax: store/query.py."""
+        from .query import parse_query
+
+        parse_query(query)
+
     def count(
         self, query: str | None = None, *, favourites: bool = False, trashed: bool = False
     ) -> int:

@@ -260,3 +260,10 @@ def test_dropped_trigram_table_is_rebuilt(tmp_path: Path) -> None:
     conn.close()
     with Index.open(db, out) as index:
         assert found(index, "白い猫") == [JAPANESE]
+
+
+def test_check_query_refuses_without_opening_the_index() -> None:
+    HistoryStore.check_query("猫 model:sdxl")
+    HistoryStore.check_query(None)
+    with pytest.raises(StoreError, match="nothing to search for"):
+        HistoryStore.check_query("?!")
