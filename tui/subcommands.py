@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from imagen_tui.backends import one_line
+from imagen_tui.backends import StoreError, one_line
 
 from .exit import EXIT_FAILED, EXIT_OK, EXIT_USAGE, PROG, Parser, UsageError, fail
 
@@ -31,7 +31,13 @@ def run(argv: Sequence[str]) -> int:
     p.add_argument("path", nargs="?", help="config file (validate; default: the resolved one)")
     p.add_argument("--config", metavar="PATH")
     p = sub.add_parser("history", help="list, search and reindex generated images")
-    p.add_argument("--search", "-s", metavar="Q", help="full-text search over prompts")
+    p.add_argument(
+        "--search",
+        "-s",
+        metavar="Q",
+        help="search prompts, negative prompts and "
+        'models: words, "phrases", 猫, C++, model:X backend:X seed:N negative:X',
+    )
     p.add_argument("--limit", type=int, default=20, metavar="N", help="at most N rows (default 20)")
     p.add_argument("--favourites", action="store_true", help="favourites only")
     p.add_argument("--trashed", action="store_true", help="trashed images only")
@@ -125,9 +131,17 @@ def _store(opts: argparse.Namespace) -> HistoryStore:
 def cmd_history(opts: argparse.Namespace) -> int:
     if opts.limit < 1:
         raise UsageError(f"--limit must be at least 1, got {opts.limit}")
+    from imagen_tui.backends import HistoryStore
+
+    from .library_commands import reindex_with_progress
+
+    try:
+        HistoryStore.check_query(opts.search)  # nothing to search for: a usage error
+    except StoreError as exc:
+        raise UsageError(f"--search: {exc.message}") from None
     store = _store(opts)
     if opts.reindex:
-        result = store.reindex()
+        result = reindex_with_progress(store)
         note = f", {result.skipped} unreadable sidecars skipped" if result.skipped else ""
         print(f"reindexed {store.output_dir}: {result.indexed} images{note}", file=sys.stderr)
     page = store.page(
