@@ -45,11 +45,6 @@ def test_searches(index: Index) -> None:
     assert names(index, "volumetric") == ["combine.png", "concat.png"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="index: FTS5 trigram matches 3+ characters only; 1-2 character CJK queries need "
-    "the index's own fallback (lead's index rewrite). Drop this marker when it passes.",
-)
 def test_cjk_without_spaces(index: Index) -> None:
     assert names(index, "猫") == ["cat1.png", "cat2.png", "utf8_in_tEXt.png"]
     assert names(index, "雪") == ["cat1.png"]
