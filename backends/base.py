@@ -164,6 +164,12 @@ class Backend(ABC):
             return None
         return self._env.get(var) or None
 
+    def secrets(self) -> list[str]:
+        """Every credential this instance sends (its API key; a login token): the engine cuts
+        them out of error and progress messages, even when a provider echoes them back."""
+        key = self.api_key()
+        return [key] if key else []
+
     def readiness(self) -> str | None:
         """None when the instance can run; otherwise one line saying what is missing."""
         var = getattr(self.options, "api_key_env", None)

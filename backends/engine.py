@@ -389,7 +389,7 @@ class Engine:
             self._finish(job, JobState.CANCELLED, ImagenError(ErrorCode.CANCELLED))
         except ImagenTuiError as exc:
             if isinstance(exc, ImagenError):
-                error = exc
+                error = _redacted(exc, backend)
             else:  # a StoreError: disk full, read-only, permissions; it names the path
                 error = ImagenError(ErrorCode.STORAGE, exc.message)
             self._finish(job, JobState.FAILED, error)
@@ -500,7 +500,7 @@ class Engine:
 
     def _context(self, job: Job, backend: Backend) -> JobContext:
         def on_progress(fraction: float, message: str) -> None:
-            job.progress, job.message = fraction, message
+            job.progress, job.message = fraction, _scrub(message, backend)
             self._persist(job)
             self.events.publish(EventKind.PROGRESS, job)
 
@@ -578,6 +578,26 @@ class _Caps:
     async def __aexit__(self, *exc: object) -> None:
         self._global.release()
         self._instance.release()
+
+
+def _scrub(text: str, backend: Backend) -> str:
+    from .adapters.redact import redact
+
+    try:
+        secrets = backend.secrets()
+    except Exception:  # a broken secrets() must not leak by failing: mask nothing more
+        secrets = []
+    for secret in secrets:
+        text = redact(text, secret)
+    return text
+
+
+def _redacted(exc: ImagenError, backend: Backend) -> ImagenError:
+    """`exc` with the backend's credentials cut out of its detail (code etc. kept)."""
+    clean = _scrub(exc.detail, backend)
+    if clean == exc.detail:
+        return exc
+    return ImagenError(exc.code, clean, retry_after=exc.retry_after, status=exc.status)
 
 
 def _start_of_today() -> float:

@@ -157,7 +157,11 @@ def _drop_unsupported(engine: Engine, request: Any) -> Any:
     """A recipe made elsewhere may hold fields the chosen backend cannot use: drop those,
     saying so, rather than refusing the re-run."""
     prepared = engine.prepare(request)
-    dropped = {p.field: p.message for p in prepared.problems if p.field in _DROPPABLE}
+    dropped = {
+        p.field: p.message
+        for p in prepared.problems
+        if p.field in _DROPPABLE and "takes no" in p.message  # not a bad value: refused
+    }
     if not dropped:
         return request
     for field in dropped:

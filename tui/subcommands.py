@@ -20,6 +20,20 @@ if TYPE_CHECKING:
     from imagen_tui.backends import Engine, HistoryStore, ImageRow, Job
 
 
+MAX_LIMIT = 1_000_000
+
+
+def limit(text: str) -> int:
+    """`--limit N`: a whole number 1..1,000,000 (argparse reports the error as usage)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if not 1 <= value <= MAX_LIMIT:
+        raise argparse.ArgumentTypeError(f"must be 1-{MAX_LIMIT:,}, got {text}")
+    return value
+
+
 def run(argv: Sequence[str]) -> int:
     parser = Parser(prog=PROG)
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
@@ -38,7 +52,9 @@ def run(argv: Sequence[str]) -> int:
         help="search prompts, negative prompts and "
         'models: words, "phrases", 猫, C++, model:X backend:X seed:N negative:X',
     )
-    p.add_argument("--limit", type=int, default=20, metavar="N", help="at most N rows (default 20)")
+    p.add_argument(
+        "--limit", type=limit, default=20, metavar="N", help="at most N rows (default 20)"
+    )
     p.add_argument("--favourites", action="store_true", help="favourites only")
     p.add_argument("--trashed", action="store_true", help="trashed images only")
     p.add_argument("--json", action="store_true", help="one JSON object per image")
@@ -54,7 +70,9 @@ def run(argv: Sequence[str]) -> int:
     )
     p.add_argument("--config", metavar="PATH")
     p = sub.add_parser("jobs", help="jobs of every process, newest first")
-    p.add_argument("--limit", type=int, default=20, metavar="N", help="at most N jobs (default 20)")
+    p.add_argument(
+        "--limit", type=limit, default=20, metavar="N", help="at most N jobs (default 20)"
+    )
     p.add_argument("--state", choices=("queued", "running", "done", "failed", "cancelled"),
                    action="append", help="only jobs in this state (repeatable)")  # fmt: skip
     p.add_argument("--json", action="store_true", help="one JSON object per job")
@@ -184,9 +202,19 @@ def cmd_usage(opts: argparse.Namespace) -> int:
 
 
 def cmd_view(opts: argparse.Namespace) -> int:
+    from imagen_tui.backends import read_header
+
     path = Path(opts.path).expanduser()
     if not path.is_file():
         raise UsageError(f"view: no such image: {opts.path}")
+    try:
+        header = read_header(path)
+    except OSError as exc:
+        raise UsageError(f"view: cannot read {opts.path}: {exc.strerror}") from None
+    if header is None:
+        raise UsageError(f"view: {opts.path} is not a PNG, JPEG, WebP or GIF image")
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise UsageError("view needs a terminal (it is what img: tmux windows run)")
     engine = _engine(opts)
     from .viewer import run_viewer
 

@@ -312,6 +312,11 @@ class HistoryStore:
         self.index.remove_image(trashed_image)
 
     def _own_root(self, image: Path) -> Path:
+        from .index_rows import IMAGE_EXTS
+
+        if Path(image).suffix.lower() not in IMAGE_EXTS:
+            exts = ", ".join(sorted(IMAGE_EXTS))
+            raise StoreError(f"{image} is not an image ({exts}); its sidecar moves with it", image)
         root = self.library.owner(Path(image))
         if root is None:
             raise StoreError(f"{image} is not in the library (see imagen-tui library list)", image)
