@@ -163,7 +163,7 @@ class BackendInstance(BaseModel):
 
 
 def _builtin_backends() -> dict[str, BackendInstance]:
-    options = registry.backend_type(DEFAULT_BACKEND).Options()
+    options = registry.options_type(DEFAULT_BACKEND)()
     return {DEFAULT_BACKEND: BackendInstance(name="mock", type="mock", options=options)}
 
 
@@ -293,7 +293,7 @@ class _KnownKeys:
         if not isinstance(type_name, str):
             return set()
         try:
-            return {"type", *registry.backend_type(type_name).Options.model_fields}
+            return {"type", *registry.options_type(type_name).model_fields}
         except ConfigError:
             return set()
 
@@ -382,13 +382,18 @@ def _validate_instance(name: str, table: Any, problems: Problems) -> BackendInst
             (*where, "type"), f"{state}; installed types: {', '.join(registry.type_names())}"
         )
         return None
-    cls = _backend_type(where, type_name, problems)
-    if cls is None:
-        return None
+    if type_name in registry.BUILTIN_OPTIONS:  # validated without importing the adapter
+        model: type[BaseModel] = registry.options_type(type_name)
+        parse: Any = model.model_validate
+    else:
+        cls = _backend_type(where, type_name, problems)
+        if cls is None:
+            return None
+        model, parse = cls.Options, cls.parse_options
     try:
-        parsed = cls.parse_options(options)
+        parsed = parse(options)
     except ValidationError as exc:
-        problems.add_validation(exc, cls.Options, where)
+        problems.add_validation(exc, model, where)
         return None
     except ConfigError as exc:  # a plugin's own parse_options may check more
         for problem in exc.problems:

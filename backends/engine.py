@@ -100,15 +100,7 @@ class Engine:
         config = load_config(
             Path(config_path) if config_path else None, env=env, overrides=overrides
         )
-        store = HistoryStore(
-            config.output.dir,
-            config.output.naming,
-            sidecar=config.output.sidecar,
-            index_path=paths.index_path(),
-            thumbs_dir=paths.thumbs_dir(),
-            library_path=paths.library_path(),
-            library_roots=config.library.roots,
-        )
+        store = HistoryStore.for_config(config)
         for note in config.warnings:
             log.warning("%s", note)
         return cls(config, store, job_log=JobLog(paths.joblog_path()), env=env, http=http)

@@ -17,7 +17,7 @@ from .errors import ConfigError
 if TYPE_CHECKING:
     from importlib.metadata import EntryPoint
 
-    from .base import Backend
+    from .base import Backend, BackendOptions
 
 GROUP = "imagen_tui.backends"
 
@@ -36,6 +36,21 @@ BUILTIN_TYPES: dict[str, str] = {
     "openai": "imagen_tui.backends.adapters.openai_images:OpenAIImagesBackend",
     "openai-responses": "imagen_tui.backends.adapters.openai_responses:OpenAIResponsesBackend",
 }
+
+
+# Options models that live apart from their adapter, so validating a config does not import
+# the adapter's dependencies (the mock's Pillow drawing code).
+BUILTIN_OPTIONS: dict[str, str] = {
+    "mock": "imagen_tui.backends.adapters.mock_options:MockOptions",
+}
+
+
+def options_type(name: str) -> type[BackendOptions]:
+    """The Options model of a backend type, importing as little as possible; ConfigError like
+    `backend_type` on a miss."""
+    if name in BUILTIN_OPTIONS and name not in _loaded:
+        return _Builtin(BUILTIN_OPTIONS[name]).load()
+    return backend_type(name).Options
 
 
 @cache

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
-from imagen_tui.backends import Engine, HistoryStore, ImagenTuiError, StoreError, one_line
+from imagen_tui.backends import HistoryStore, ImagenTuiError, StoreError, one_line
 
 from .exit import EXIT_FAILED, EXIT_OK, PROG, UsageError, fail
 
@@ -52,7 +52,7 @@ def register(sub: Any) -> dict[str, Handler]:
 
 def cmd_move(opts: argparse.Namespace) -> int:
     """`trash`/`restore` PATH...: each path on its own; exit 1 if any failed."""
-    store = Engine.open(opts.config).history
+    store = HistoryStore.open(opts.config)
     move = store.trash if opts.command == "trash" else store.restore
     failed = 0
     for raw in opts.paths:
@@ -71,7 +71,7 @@ def cmd_move(opts: argparse.Namespace) -> int:
 
 
 def cmd_purge(opts: argparse.Namespace) -> int:
-    store = Engine.open(opts.config).history
+    store = HistoryStore.open(opts.config)
     rows = []
     page = store.page(trashed=True, limit=500)
     rows += page.rows
@@ -104,7 +104,7 @@ def _confirm(question: str) -> bool:
 
 
 def cmd_library(opts: argparse.Namespace) -> int:
-    store = Engine.open(opts.config).history
+    store = HistoryStore.open(opts.config)
     if opts.action == "list":
         roots = store.library.roots()
         for root in roots:
@@ -133,6 +133,8 @@ def cmd_library(opts: argparse.Namespace) -> int:
 
 
 def cmd_rerun(opts: argparse.Namespace) -> int:
+    from imagen_tui.backends import Engine
+
     from .headless import run_request
 
     engine = Engine.open(opts.config)
@@ -153,7 +155,7 @@ def cmd_rerun(opts: argparse.Namespace) -> int:
 _DROPPABLE = {"negative": "", "seed": None, "steps": None, "references": ()}
 
 
-def _drop_unsupported(engine: Engine, request: Any) -> Any:
+def _drop_unsupported(engine: Any, request: Any) -> Any:
     """A recipe made elsewhere may hold fields the chosen backend cannot use: drop those,
     saying so, rather than refusing the re-run."""
     prepared = engine.prepare(request)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import dataclasses
 import json
 import os
@@ -143,7 +142,9 @@ def cmd_backends(opts: argparse.Namespace) -> int:
 
 
 def _store(opts: argparse.Namespace) -> HistoryStore:
-    return _engine(opts).history
+    from imagen_tui.backends import HistoryStore
+
+    return HistoryStore.open(opts.config)
 
 
 def cmd_history(opts: argparse.Namespace) -> int:
@@ -224,6 +225,8 @@ def cmd_view(opts: argparse.Namespace) -> int:
 def cmd_jobs(opts: argparse.Namespace) -> int:
     if opts.limit < 1:
         raise UsageError(f"--limit must be at least 1, got {opts.limit}")
+    import asyncio  # only the commands that run the engine pay for it
+
     engine = _engine(opts)
     asyncio.run(engine.start())  # marks jobs of dead processes, so the list tells the truth
     jobs = engine.list_jobs(states=set(opts.state) if opts.state else None, limit=opts.limit)
@@ -258,6 +261,8 @@ def _job_line(job: Job) -> str:
 
 
 def cmd_cancel(opts: argparse.Namespace) -> int:
+    import asyncio
+
     engine = _engine(opts)
 
     async def cancel() -> bool:

@@ -18,11 +18,11 @@ from pathlib import Path
 from typing import cast
 
 from PIL import Image, ImageDraw, ImageFilter, ImageOps
-from pydantic import Field
 
 from ..base import Backend, BackendOptions, Capability, JobContext
 from ..errors import ErrorCode, ImagenError
 from ..models import GenerationRequest, ImageResult
+from .mock_options import MockOptions
 
 RGB = tuple[int, int, int]
 
@@ -210,23 +210,6 @@ def _render_png(request: GenerationRequest, seed: int, reference: Image.Image | 
         reference=reference,
     )
     return encode_png(img)
-
-
-class MockOptions(BackendOptions):
-    """Options of the offline mock backend."""
-
-    max_concurrent: int = Field(default=4, ge=1, le=64)
-    """How many jobs this instance runs at once."""
-    latency_s: float = Field(default=0.0, ge=0, le=600)
-    """Total simulated time per image, in seconds (e.g. 3 to watch progress)."""
-    steps: int = Field(default=8, ge=1, le=500)
-    """Simulated steps per image (a request's steps override it)."""
-    fail_with: ErrorCode | None = None
-    """Make every job fail with this error code, to exercise failure paths."""
-    fail_after_steps: int = Field(default=0, ge=0, le=500)
-    """With fail_with: fail after this many steps (0 = at once)."""
-    retry_after_s: float | None = Field(default=None, ge=0, le=3600)
-    """With fail_with = "rate_limited": the Retry-After, in seconds, the failure carries."""
 
 
 class MockBackend(Backend):

@@ -7,6 +7,7 @@ workbench from thread workers. Expected failures raise `StoreError` naming the p
 from __future__ import annotations
 
 import errno
+import logging
 import sqlite3
 from contextlib import suppress
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from ..models import GenerationRequest, ImageResult, Job
 from . import files, sidecar
 
 if TYPE_CHECKING:
+    from ..config import Config
     from .index import Index, PageCursor, Progress
     from .index_rows import ImageRow, ReindexResult
     from .library import Library
@@ -63,6 +65,32 @@ class HistoryStore:
         self._library_path = library_path
         self._library_roots = library_roots or []
         self._registered = False
+
+    @classmethod
+    def for_config(cls, config: Config) -> HistoryStore:
+        """The store of `config` at the XDG paths (no file opened yet)."""
+        from .. import paths
+
+        return cls(
+            config.output.dir,
+            config.output.naming,
+            sidecar=config.output.sidecar,
+            index_path=paths.index_path(),
+            thumbs_dir=paths.thumbs_dir(),
+            library_path=paths.library_path(),
+            library_roots=config.library.roots,
+        )
+
+    @classmethod
+    def open(cls, config_path: str | Path | None = None) -> HistoryStore:
+        """Load the config and give its store, without the job engine (commands that only
+        read or move images do not pay for asyncio). Raises ConfigError."""
+        from ..config import load_config
+
+        config = load_config(Path(config_path) if config_path else None)
+        for note in config.warnings:
+            logging.getLogger("imagen_tui").warning("%s", note)
+        return cls.for_config(config)
 
     def check_writable(self) -> str | None:
         """None when the output dir can take files, else one line naming it."""

@@ -14,10 +14,9 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from imagen_tui.backends.store import index_schema as schema
-from imagen_tui.backends.store.index_bulk import Progress, read_rows
 from imagen_tui.backends.store.index_rows import (
     ImageRow,
     ReindexResult,
@@ -30,7 +29,10 @@ from imagen_tui.backends.store.index_rows import (
 from imagen_tui.backends.store.query import parse_query
 from imagen_tui.backends.store.query_sql import where_clauses
 
-__all__ = ["ImageRow", "Index", "PageCursor", "Progress", "ReindexResult", "open_index"]
+if TYPE_CHECKING:
+    from imagen_tui.backends.store.index_bulk import Progress
+
+__all__ = ["ImageRow", "Index", "PageCursor", "ReindexResult", "open_index"]
 
 PageCursor = tuple[float, int]
 """Where a page ended: (created_at, id) of its last row. Keyset paging, so a page stays right
@@ -322,6 +324,8 @@ class Index:
         progress: Progress | None = None,
     ) -> ReindexResult:
         files = [item for root in self.roots() for item in walk_images(str(root))]
+        from imagen_tui.backends.store.index_bulk import read_rows  # multiprocessing: only now
+
         rows, skipped = read_rows(files, workers=workers, progress=progress)
         # Bulk path: per-row FTS triggers would double the cost; rebuild the FTS index once.
         # Upsert by path, so the ids of images still on disk survive a reindex.
