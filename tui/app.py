@@ -1,0 +1,363 @@
+"""The workbench app: engine wiring, themes, keymap, and the app-wide actions.
+
+The app talks to the engine only through `imagen_tui.backends`. Blocking engine calls (store,
+job log, tmux) run in thread workers with `exit_on_error=False`; a failed worker becomes one
+notification (textual docs, guide/workers.md: the default would end the app).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+from textual import work
+from textual.app import App
+from textual.binding import Binding
+from textual.theme import Theme
+from textual.worker import Worker, WorkerState, get_current_worker
+
+from imagen_tui.backends import EventKind, GenerationRequest, ImagenTuiError, JobEvent
+from imagen_tui.tui import bindings, clipboard, tmux, tmux_notify, ui_state
+from imagen_tui.tui.commands import WorkbenchCommands
+from imagen_tui.tui.recipe import once_command
+from imagen_tui.tui.screens.confirm import ConfirmQuit
+from imagen_tui.tui.screens.help import HelpScreen
+from imagen_tui.tui.screens.main import MainScreen
+from imagen_tui.tui.screens.preview import PreviewScreen
+from imagen_tui.tui.store_sync import StoreSync
+from imagen_tui.tui.text import safe, slug
+from imagen_tui.tui.theme_loader import DEFAULT_THEME, load_themes
+from imagen_tui.tui.widgets.history_pane import HistoryPane
+from imagen_tui.tui.widgets.job_list import JobList
+from imagen_tui.tui.widgets.prompt_editor import PromptEditor
+
+
+class WorkbenchApp(App[int]):
+    """`imagen-tui` with no arguments. `engine` is an opened (not yet started) `Engine`."""
+
+    CSS_PATH = "styles/workbench.tcss"
+    TITLE = "imagen-tui"
+    BINDINGS = [
+        *bindings.bindings(bindings.APP),
+        Binding("ctrl+c", "help_quit", show=False, system=True),
+    ]
+    COMMANDS = App.COMMANDS | {WorkbenchCommands}
+
+    def __init__(
+        self,
+        engine: Any,
+        *,
+        renderer: str | None = None,
+        state_folder: Path | None = None,
+        user_theme_folder: Path | None = None,
+        watch: bool = True,
+        poll_interval: float = 0.5,
+        env: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__()
+        self.engine = engine
+        config = engine.config
+        self.renderer = renderer or getattr(getattr(config, "preview", None), "renderer", "auto")
+        self.state_folder = state_folder or ui_state.state_dir()
+        self.user_theme_folder = user_theme_folder or ui_state.config_dir() / "themes"
+        self.watch_files = watch
+        self.env = dict(os.environ if env is None else env)
+        self.sync = StoreSync(engine, poll_interval)
+        self.prompt_history = ui_state.PromptHistory(self.state_folder / ui_state.PROMPTS_FILE)
+        self.live_keymap: dict[str, str] = {}
+        self.started = False
+        self._unsubscribe: Any = None
+
+    # -- start-up -------------------------------------------------------------------------
+
+    async def on_mount(self) -> None:
+        self._install_themes()
+        self._install_keymap()
+        await self.push_screen(MainScreen(self.engine, self.renderer, self.prompt_history))
+        self._start_engine()
+
+    def _install_themes(self) -> None:
+        loaded = load_themes(self.user_theme_folder)
+        for theme in loaded.themes:
+            self.register_theme(theme)
+        if loaded.problems:
+            lines = "\n".join(loaded.problems)
+            self.notify(f"Theme files skipped:\n{safe(lines)}", severity="warning", markup=False)
+        self.theme = self._initial_theme(loaded.names())
+        self.theme_changed_signal.subscribe(self, self._remember_theme)
+
+    def _initial_theme(self, names: list[str]) -> str:
+        wanted = [
+            ui_state.load_theme_choice(self.state_folder),
+            getattr(self.engine.config, "theme", None),
+        ]
+        for name in wanted:
+            if name and name in self.available_themes:
+                return name
+            if name:
+                message = f"Unknown theme {safe(name)}; using {DEFAULT_THEME}"
+                self.notify(message, severity="warning", markup=False)
+        return DEFAULT_THEME if DEFAULT_THEME in names else "textual-dark"
+
+    def _remember_theme(self, theme: Theme) -> None:
+        try:
+            ui_state.save_theme_choice(theme.name, self.state_folder)
+        except OSError as exc:
+            self.notify(f"Cannot remember the theme: {exc}", severity="warning", markup=False)
+
+    def _install_keymap(self) -> None:
+        overrides = dict(getattr(self.engine.config, "keys", {}) or {})
+        keymap, problems = bindings.validate_overrides(overrides)
+        self.live_keymap = keymap
+        self.set_keymap(keymap)
+        if problems:
+            self.notify("Config [keys]: " + "; ".join(problems), severity="warning", markup=False)
+
+    @work(group="engine-start", exit_on_error=False)
+    async def _start_engine(self) -> None:
+        await self.engine.start()
+        self.started = True
+        self._unsubscribe = self.engine.subscribe(self._on_engine_event)
+        self.main.query_one(HistoryPane).reload()
+        self.main.query_one(JobList).upsert(list(self.engine.jobs()))
+        self._poll()
+        if self.watch_files:
+            self.run_worker(self.sync.watch(self._roots()), group="watch", exit_on_error=False)
+        if tmux.in_tmux(self.env):
+            self._tmux_checks()
+
+    def _roots(self) -> list[Path]:
+        try:
+            return [Path(p) for p in self.engine.history.roots()]
+        except Exception:  # no roots = no watching; polling still runs
+            return []
+
+    @property
+    def main(self) -> MainScreen:
+        for screen in self.screen_stack:
+            if isinstance(screen, MainScreen):
+                return screen
+        raise LookupError("the main screen is not mounted")
+
+    # -- keeping current ------------------------------------------------------------------
+
+    @work(thread=True, group="poll", exit_on_error=False)
+    def _poll(self) -> None:
+        worker = get_current_worker()
+        self.sync.poll(
+            lambda jobs: self.call_from_thread(self._jobs_polled, jobs),
+            lambda rows: self.call_from_thread(self._rows_polled, rows),
+            lambda msg: self.call_from_thread(self.notify, msg, severity="error", markup=False),
+            lambda: worker.is_cancelled,
+        )
+
+    def _jobs_polled(self, jobs: list[Any]) -> None:
+        self.main.query_one(JobList).upsert(jobs)
+
+    def _rows_polled(self, rows: list[Any]) -> None:
+        self.main.query_one(HistoryPane).store_changed()
+
+    def _on_engine_event(self, event: JobEvent) -> None:
+        self.call_next(self._engine_event, event)
+
+    def _engine_event(self, event: JobEvent) -> None:
+        job = event.job
+        self.main.query_one(JobList).upsert([job])
+        preview = getattr(event, "preview", None)
+        if event.kind == EventKind.PREVIEW and preview:
+            self._show_stream(preview)
+        elif event.kind == EventKind.DONE:
+            self.sync.wake.set()
+            self._job_done(job)
+        elif event.kind == EventKind.FAILED:
+            text = f"{safe(job.error_code)}: {safe(job.error_message)}"
+            self.notify(text, title="Job failed", severity="error", markup=False)
+
+    def _show_stream(self, data: bytes) -> None:
+        try:
+            with Image.open(io.BytesIO(data)) as im:
+                image = im.convert("RGB")
+        except Exception:  # a broken partial image is skipped; the next one may do
+            return
+        self.main.query_one("#job-preview").show(image)  # type: ignore[attr-defined]
+
+    @work(thread=True, group="job-done", exit_on_error=False)
+    def _job_done(self, job: Any) -> None:
+        """Open the image window per preview mode; tell a user who looks elsewhere."""
+        if not job.output_path or not tmux.in_tmux(self.env):
+            return
+        mode = getattr(getattr(self.engine.config, "preview", None), "mode", "auto")
+        if mode in ("auto", "on"):
+            path = Path(job.output_path)
+            tmux.open_image_window(path, slug(job.user_prompt or path.stem), env=self.env)
+        if not tmux_notify.user_sees_us(self.env):
+            name = Path(job.output_path).name
+            tmux_notify.display_message(f"imagen-tui: done {safe(name)}", self.env)
+            notify = getattr(self.engine.config, "notify", None)
+            if getattr(notify, "bell", False):
+                self.call_from_thread(self.bell)
+
+    @work(thread=True, group="tmux-checks", exit_on_error=False)
+    def _tmux_checks(self) -> None:
+        tmux.reset_pane_title(env=self.env)
+        if tmux_notify.passthrough_off(self.env):
+            hint = tmux_notify.PASSTHROUGH_HINT
+            self.call_from_thread(self.notify, hint, title="Previews", timeout=8, markup=False)
+
+    # -- actions --------------------------------------------------------------------------
+
+    def prepare_form(self, kwargs: dict[str, Any]) -> Any:
+        """The engine's `prepare` for the editor's request keyword arguments."""
+        return self.engine.prepare(GenerationRequest(**kwargs))
+
+    def action_generate(self) -> None:
+        """Send the editor's request; problems stay next to their fields."""
+        editor = self.main.query_one(PromptEditor)
+        editor.attempted = True
+        kwargs, problems = editor.read()
+        if not problems:
+            prepared = self.prepare_form(kwargs)
+            problems = list(prepared.problems)
+        if problems:
+            editor.show_problems(problems)
+            count = len(problems)
+            self.notify(f"Not sent: {count} problem{'s' * (count != 1)} in the editor.",
+                        severity="warning")  # fmt: skip
+            return
+        self.submit(GenerationRequest(**kwargs), editor_prompt=kwargs["prompt"])
+
+    def submit(self, request: Any, *, editor_prompt: str | None = None) -> list[Any]:
+        """Queue `request`; report refusals as one notification."""
+        try:
+            jobs = list(self.engine.submit(request))
+        except (ImagenTuiError, ValueError) as exc:
+            self.notify(safe(exc), title="Not sent", severity="error", markup=False)
+            return []
+        self.main.query_one(JobList).upsert(jobs)
+        if editor_prompt is not None:
+            self.main.query_one(PromptEditor).after_submit(editor_prompt, jobs)
+        count = len(jobs)
+        self.notify(f"Queued {count} job{'s' * (count != 1)}.", timeout=2)
+        return jobs
+
+    def use_request(self, what: str, request: Any, path: Path) -> None:
+        """History `r`, `s`, `e`, `E` with the recipe of `path`."""
+        if what == "rerun":
+            self.submit(request)
+        elif what == "vary":
+            self.submit(request.model_copy(update={"seed": None}))
+        else:
+            editor = self.main.query_one(PromptEditor)
+            editor.load(request, reference=path if what == "reference" else None)
+            self.main.focus_pane("editor")
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.live_keymap))
+
+    def action_focus_pane(self, name: str) -> None:
+        if not isinstance(self.screen, MainScreen):
+            self.pop_screen()
+        self.main.focus_pane(name)
+
+    def action_copy_command(self) -> None:
+        editor = self.main.query_one(PromptEditor)
+        kwargs, problems = editor.read()
+        blocking = [p for p in problems if p.field != "backend"]
+        if blocking:
+            editor.show_problems(problems)
+            self.notify("Fix the editor's problems first.", severity="warning")
+            return
+        default = getattr(self.engine.config, "default_backend", None)
+        self.copy_text(once_command(GenerationRequest(**kwargs), default_backend=default),
+                       "command")  # fmt: skip
+
+    def copy_text(self, text: str, what: str) -> None:
+        """OSC 52 to the terminal, and tmux's buffer inside tmux."""
+        self.copy_to_clipboard(text)
+        if tmux.in_tmux(self.env):
+            self._tmux_buffer(text)
+        self.notify(f"Copied the {what} to the clipboard.", timeout=2)
+
+    @work(thread=True, group="clipboard", exit_on_error=False)
+    def _tmux_buffer(self, text: str) -> None:
+        clipboard.tmux_set_buffer(text, self.env)
+
+    def show_full_preview(self, path: Path) -> None:
+        self.push_screen(PreviewScreen(Path(path), self.renderer))
+
+    def open_in_tmux(self, path: Path | str, prompt: str) -> None:
+        """`o`: the image in a background `img:<slug>` window, reused for the same slug."""
+        if not tmux.in_tmux(self.env):
+            self.notify(
+                f"Not inside tmux: o opens img: windows from a tmux pane. "
+                f"Outside tmux run: imagen-tui view {safe(path)}",
+                severity="warning",
+                markup=False,
+            )
+            return
+        self._spawn(Path(path), slug(prompt))
+
+    @work(thread=True, group="spawn", exit_on_error=False)
+    def _spawn(self, path: Path, name: str) -> None:
+        result = tmux.open_image_window(path, name, env=self.env)
+        if result.ok:
+            verb = "Reused" if result.reused else "Opened"
+            message, severity = f"{verb} window {tmux.window_name(name)}", "information"
+        else:
+            message, severity = f"Cannot open a window: {result.error}", "error"
+        self.call_from_thread(self.notify, safe(message), severity=severity, markup=False)
+
+    def on_job_list_action_requested(self, message: JobList.ActionRequested) -> None:
+        job = message.job
+        if message.action == "cancel":
+            self._cancel(job.id)
+        elif message.action == "retry":
+            try:
+                self.main.query_one(JobList).upsert([self.engine.retry(job.id)])
+            except (ImagenTuiError, ValueError, KeyError) as exc:
+                self.notify(safe(exc), title="Cannot retry", severity="error", markup=False)
+        elif job.output_path:
+            self.open_in_tmux(job.output_path, job.user_prompt or job.request.prompt)
+        else:
+            self.notify("This job has no image yet.", severity="warning")
+
+    @work(group="cancel", exit_on_error=False)
+    async def _cancel(self, job_id: str) -> None:
+        if await self.engine.cancel(job_id):
+            self.notify(f"Cancelling job {job_id}…", timeout=2)
+        else:
+            self.notify(f"Job {job_id} is not running.", severity="warning")
+
+    def running_here(self) -> int:
+        """This process's unfinished jobs."""
+        return sum(1 for job in self.engine.jobs() if not job.state.finished)
+
+    def action_request_quit(self) -> None:
+        running = self.running_here()
+        if running == 0:
+            self.exit(0)
+            return
+
+        def answered(quit_now: bool | None) -> None:
+            if quit_now:
+                self.exit(0)
+
+        self.push_screen(ConfirmQuit(running), answered)
+
+    # -- failures and shutdown ------------------------------------------------------------
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state == WorkerState.ERROR and event.worker.error is not None:
+            error = event.worker.error
+            text = safe(error) if isinstance(error, ImagenTuiError) else f"{error!r}"
+            self.notify(safe(text), title="Something failed", severity="error", markup=False)
+
+    async def on_unmount(self) -> None:
+        self.sync.close()
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+        await self.engine.aclose()

@@ -1,0 +1,95 @@
+"""The workbench screen: prompt editor, job list, history browser; compact below 100 columns."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Container, Vertical
+from textual.events import Resize
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from imagen_tui.tui.job_rows import job_details
+from imagen_tui.tui.ui_state import PromptHistory
+from imagen_tui.tui.widgets.cell_preview import make_preview
+from imagen_tui.tui.widgets.history_pane import HistoryPane
+from imagen_tui.tui.widgets.job_list import JobList
+from imagen_tui.tui.widgets.prompt_editor import PromptEditor
+
+COMPACT_BELOW = 100  # columns
+WIDE_FROM = 160  # columns: the editor's fields in four columns
+TINY_BELOW = (60, 20)  # columns, rows: only the focused pane is shown
+
+
+class MainScreen(Screen[None]):
+    """Three panes; `f2`/`f3`/`f4` focus them (app bindings)."""
+
+    def __init__(self, engine: Any, renderer: str, prompt_history: PromptHistory) -> None:
+        super().__init__()
+        self.engine = engine
+        self.renderer = renderer
+        self.prompt_history = prompt_history
+
+    def compose(self) -> ComposeResult:
+        config = self.engine.config
+        with Container(id="workbench"):
+            with Vertical(id="left"):
+                with Vertical(id="editor-pane", classes="pane") as pane:
+                    pane.border_title = "Prompt  f2"
+                    yield PromptEditor(
+                        self.engine.backends(),
+                        sorted(getattr(config, "styles", {}) or {}),
+                        getattr(config, "default_backend", ""),
+                        self.app.prepare_form,  # type: ignore[attr-defined]
+                        self.prompt_history,
+                        id="editor",
+                    )
+                with Container(id="jobs-pane", classes="pane") as pane:
+                    pane.border_title = "Jobs  f3"
+                    with Vertical(id="jobs-main"):
+                        yield JobList(id="jobs-list")
+                        yield Static("", id="job-detail", markup=False)
+                    yield make_preview(self.renderer, id="job-preview")
+            with Container(id="history-pane", classes="pane") as pane:
+                pane.border_title = "History  f4"
+                yield HistoryPane(self.engine.history, self.renderer, id="history")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#prompt").focus()
+        self._layout(self.size.width, self.size.height)
+
+    def on_resize(self, event: Resize) -> None:
+        self._layout(event.size.width, event.size.height)
+
+    def _layout(self, width: int, height: int) -> None:
+        self.set_class(width < COMPACT_BELOW, "-compact")
+        self.set_class(width >= WIDE_FROM, "-wide")
+        self.set_class(width < TINY_BELOW[0] or height < TINY_BELOW[1], "-tiny")
+
+    @on(JobList.Highlighted)
+    def _job_highlighted(self, event: JobList.Highlighted) -> None:
+        self.show_job(event.job)
+
+    def show_job(self, job: Any) -> None:
+        """Details of the selected job; its image once done."""
+        detail = self.query_one("#job-detail", Static)
+        preview = self.query_one("#job-preview")
+        if job is None:
+            detail.update("No jobs yet: type a prompt and press ctrl+g.")
+            preview.show(None)  # type: ignore[attr-defined]
+            return
+        detail.update(job_details(job))
+        if job.output_path:
+            preview.show(job.output_path)  # type: ignore[attr-defined]
+
+    def focus_pane(self, name: str) -> None:
+        """Focus the editor's prompt, the job list or the history list."""
+        target = {"editor": "#prompt", "jobs": "#jobs-list", "history": "#history-list"}[name]
+        self.set_class(True, f"-focus-{name}")
+        for other in ("editor", "jobs", "history"):
+            if other != name:
+                self.set_class(False, f"-focus-{other}")
+        self.query_one(target).focus()

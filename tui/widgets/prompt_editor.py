@@ -1,0 +1,339 @@
+"""The prompt editor: prompt, negative, backend, size, seed + lock, steps, style, count, refs.
+
+Every change re-reads the form (`editor_form.read_form`) and asks the engine to `prepare` it, which
+gives the cost estimate and any problems; each problem is written under its field. Fields the
+chosen backend cannot use are disabled, with the reason in their place.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from rich.text import Text
+from textual import events, on
+from textual.app import ComposeResult
+from textual.containers import Grid, Horizontal, Vertical
+from textual.message import Message
+from textual.widgets import Checkbox, Input, Label, Select, Static, TextArea
+
+from imagen_tui.tui.editor_form import (
+    COMMON_SIZES,
+    CUSTOM,
+    FieldProblem,
+    FormValues,
+    read_form,
+)
+from imagen_tui.tui.text import safe
+from imagen_tui.tui.ui_state import PromptHistory
+
+CAPABILITY_FIELDS = {"negative": "negative", "seed": "seed", "steps": "steps"}
+CAPABILITY_FIELDS["references"] = "references"
+FIELDS = ("prompt", "negative", "backend", "size", "seed", "steps", "style", "count", "references")
+
+
+class PromptArea(TextArea):
+    """The prompt TextArea: ↑ on the first line / ↓ on the last walk the prompt history."""
+
+    def __init__(self, history: PromptHistory, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.prompt_history = history
+
+    async def _on_key(self, event: events.Key) -> None:
+        row = self.cursor_location[0]
+        if event.key == "up" and row == 0:
+            recalled = self.prompt_history.older(self.text)
+        elif event.key == "down" and row == self.document.line_count - 1:
+            recalled = self.prompt_history.newer()
+        else:
+            if event.is_printable or event.key in ("backspace", "delete", "enter"):
+                self.prompt_history.reset()
+            await super()._on_key(event)
+            return
+        if recalled is not None:
+            event.stop()
+            event.prevent_default()
+            self.load_text(recalled)
+            self.move_cursor(self.document.end)
+
+
+def _field(label: str, widget: Any, name: str) -> Vertical:
+    return Vertical(
+        Horizontal(Label(label, classes="field-label"), widget, classes="field-row"),
+        Static("", id=f"problem-{name}", classes="field-problem", markup=False),
+        classes="field",
+        id=f"field-{name}",
+    )
+
+
+class PromptEditor(Vertical):
+    """The form. `context` gives backends, styles, the default backend and `prepare`."""
+
+    class Changed(Message):
+        """The form changed; `request_kwargs` is what would be sent (problems aside)."""
+
+    def __init__(
+        self,
+        backends: list[Any],
+        styles: list[str],
+        default_backend: str,
+        prepare: Callable[[Any], Any] | None,
+        history: PromptHistory,
+        *,
+        id: str | None = None,  # noqa: A002 (Textual's signature)
+    ) -> None:
+        super().__init__(id=id)
+        self.backends = {b.name: b for b in backends}
+        self.style_names = styles
+        self.default_backend = default_backend if default_backend in self.backends else ""
+        if not self.default_backend and backends:
+            self.default_backend = backends[0].name
+        self.prepare = prepare
+        self.prompt_history = history
+        self.problems: list[Any] = []
+        self.cost_usd: float | None = None
+        self.attempted = False  # an empty prompt is only a problem once the user tried to send
+
+    def compose(self) -> ComposeResult:
+        yield PromptArea(
+            self.prompt_history,
+            id="prompt",
+            soft_wrap=True,
+            tab_behavior="focus",
+            placeholder="Describe the image… (ctrl+g generates, ↑ recalls)",
+        )
+        yield Static("", id="problem-prompt", classes="field-problem", markup=False)
+        with Grid(id="fields"):
+            yield _field("Backend", self._backend_select(), "backend")
+            yield _field("Size", self._size_select(), "size")
+            yield _field("WxH", Input(id="custom_size", placeholder="WxH", compact=True), "custom")
+            yield _field("Seed", self._seed_row(), "seed")
+            yield _field("Steps", Input(id="steps", placeholder="auto", compact=True), "steps")
+            yield _field("Style", self._style_select(), "style")
+            yield _field("Count", Input("1", id="count", compact=True), "count")
+            yield _field(
+                "Neg.", Input(id="negative", placeholder="avoid…", compact=True), "negative"
+            )
+        yield _field(
+            "Refs",
+            Input(id="references", placeholder="image paths (E adds from history)", compact=True),
+            "references",
+        )
+        yield Static("", id="cost", markup=False)
+
+    def _backend_select(self) -> Select[str]:
+        options = [(self._backend_label(b), name) for name, b in self.backends.items()]
+        return Select(
+            options,
+            id="backend",
+            allow_blank=False,
+            value=self.default_backend or Select.NULL,
+            compact=True,
+        )
+
+    def _backend_label(self, info: Any) -> Text:
+        if info.readiness:
+            return Text(f"{safe(info.name)} (not ready)")
+        return Text(safe(info.name))
+
+    def _size_select(self) -> Select[str]:
+        sizes = self._sizes(self.default_backend)
+        return Select(
+            [(s, s) for s in sizes], id="size", allow_blank=False, value=sizes[0], compact=True
+        )
+
+    def _sizes(self, backend: str) -> list[str]:
+        info = self.backends.get(backend)
+        presets = list(getattr(info, "sizes", ()) or COMMON_SIZES)
+        return [*presets, CUSTOM]
+
+    def _seed_row(self) -> Horizontal:
+        return Horizontal(
+            Input(id="seed", placeholder="random", compact=True, restrict=r"\d*"),
+            Checkbox("lock", id="seed_lock", compact=True),
+            id="seed-row",
+        )
+
+    def _style_select(self) -> Select[str]:
+        options = [(Text(safe(s)), s) for s in self.style_names]
+        return Select(options, id="style", prompt="none", allow_blank=True, compact=True)
+
+    def on_mount(self) -> None:
+        self._apply_backend(self.default_backend)
+        self.refresh_estimate()
+
+    # -- reading --------------------------------------------------------------------------
+
+    def values(self) -> FormValues:
+        """The raw form."""
+        select = self.query_one("#style", Select)
+        return FormValues(
+            prompt=self.query_one("#prompt", TextArea).text,
+            negative=self.query_one("#negative", Input).value,
+            backend=str(self.query_one("#backend", Select).value),
+            size=str(self.query_one("#size", Select).value),
+            custom_size=self.query_one("#custom_size", Input).value,
+            seed=self.query_one("#seed", Input).value,
+            steps=self.query_one("#steps", Input).value,
+            style="" if select.is_blank() else str(select.value),
+            count=self.query_one("#count", Input).value,
+            references=self.query_one("#references", Input).value,
+            disabled=self._disabled_fields(),
+        )
+
+    def _disabled_fields(self) -> set[str]:
+        info = self.backends.get(str(self.query_one("#backend", Select).value))
+        caps = set(getattr(info, "capabilities", ()) or ())
+        return {name for cap, name in CAPABILITY_FIELDS.items() if info and cap not in caps}
+
+    def read(self) -> tuple[dict[str, Any], list[Any]]:
+        """Request keyword arguments and every problem (form first, then the engine's)."""
+        kwargs, problems = read_form(self.values())
+        info = self.backends.get(kwargs["backend"])
+        if info is not None and info.readiness:
+            problems.append(FieldProblem("backend", safe(info.readiness)))
+        return kwargs, problems
+
+    # -- showing --------------------------------------------------------------------------
+
+    def show_problems(self, problems: list[Any]) -> None:
+        """Write each problem under its field; clear the others."""
+        self.problems = list(problems)
+        by_field: dict[str, list[str]] = {}
+        for problem in problems:
+            name = "custom" if problem.field == "size" and self._custom() else problem.field
+            by_field.setdefault(name if name in (*FIELDS, "custom") else "prompt", []).append(
+                safe(problem.message)
+            )
+        for name in (*FIELDS, "custom"):
+            if name in self._disabled_fields():
+                continue
+            text = "; ".join(by_field.get(name, []))
+            widget = self.query_one(f"#problem-{name}", Static)
+            widget.update(text)
+            widget.set_class(bool(text), "-shown")
+            widget.set_class(False, "-hint")
+
+    def show_cost(self, cost_usd: float | None, count: int) -> None:
+        self.cost_usd = cost_usd
+        label = "unknown" if cost_usd is None else f"${cost_usd:.4f}"
+        images = f"{count} image" + ("s" if count != 1 else "")
+        self.query_one("#cost", Static).update(f"Estimate: {label} for {images}")
+
+    def _custom(self) -> bool:
+        return str(self.query_one("#size", Select).value) == CUSTOM
+
+    # -- reacting -------------------------------------------------------------------------
+
+    @on(TextArea.Changed)
+    @on(Input.Changed)
+    @on(Checkbox.Changed)
+    def _changed(self, event: Message) -> None:
+        self.refresh_estimate()
+
+    @on(Select.Changed)
+    def _select_changed(self, event: Select.Changed) -> None:
+        if event.select.id == "backend":
+            self._apply_backend(str(event.value))
+        self.query_one("#field-custom").set_class(not self._custom(), "-inactive")
+        self.query_one("#custom_size", Input).disabled = not self._custom()
+        self.refresh_estimate()
+
+    def _apply_backend(self, name: str) -> None:
+        """Offer `name`'s sizes; disable the fields it cannot use, saying why."""
+        size = self.query_one("#size", Select)
+        current = str(size.value)
+        sizes = self._sizes(name)
+        size.set_options([(s, s) for s in sizes])
+        size.value = current if current in sizes else sizes[0]
+        disabled = self._disabled_fields()
+        for cap, field in CAPABILITY_FIELDS.items():
+            off = field in disabled
+            for widget in self.query_one(f"#field-{field}").query("Input, Checkbox"):
+                widget.disabled = off
+            hint = self.query_one(f"#problem-{field}", Static)
+            hint.update(f"{safe(name)} cannot use {cap}" if off else "")
+            hint.set_class(off, "-hint")
+            hint.set_class(off, "-shown")
+        custom = self._custom()
+        self.query_one("#custom_size", Input).disabled = not custom
+        self.query_one("#field-custom").set_class(not custom, "-inactive")
+
+    def refresh_estimate(self) -> None:
+        """Validate and price the current form; show both."""
+        kwargs, problems = self.read()
+        if not self.attempted:
+            problems = [p for p in problems if p.field != "prompt"]
+        # Price the settings even before a prompt is typed.
+        priced = dict(kwargs, prompt=kwargs["prompt"] or "draft")
+        prepared = self._prepare(priced) if not problems else None
+        if prepared is not None:
+            problems += list(prepared.problems)
+            self.show_cost(prepared.cost_usd, kwargs.get("count", 1))
+        else:
+            self.show_cost(None, kwargs.get("count", 1))
+        self.show_problems(problems)
+
+    def _prepare(self, kwargs: dict[str, Any]) -> Any:
+        if self.prepare is None:
+            return None
+        try:
+            return self.prepare(kwargs)
+        except Exception as exc:  # the estimate must never take the editor down
+            return _Failed(f"cannot check these settings: {exc}")
+
+    # -- writing --------------------------------------------------------------------------
+
+    def load(self, request: Any, *, reference: Path | None = None) -> None:
+        """Fill the form from a request (history `e`), optionally adding an image (`E`)."""
+        self.query_one("#prompt", TextArea).load_text(request.prompt)
+        self.query_one("#negative", Input).value = request.negative or ""
+        if request.backend in self.backends:
+            self.query_one("#backend", Select).value = request.backend
+            self._apply_backend(request.backend)
+        self._set_size(f"{request.width}x{request.height}")
+        self.query_one("#seed", Input).value = "" if request.seed is None else str(request.seed)
+        self.query_one("#steps", Input).value = "" if request.steps is None else str(request.steps)
+        style = self.query_one("#style", Select)
+        if request.style in self.style_names:
+            style.value = request.style
+        else:
+            style.clear()
+        self.query_one("#count", Input).value = str(request.count)
+        refs = [str(r) for r in request.references]
+        if reference is not None:
+            refs.append(str(reference))
+        self.query_one("#references", Input).value = shlex.join(refs)
+
+    def _set_size(self, size: str) -> None:
+        select = self.query_one("#size", Select)
+        if size in self._sizes(str(self.query_one("#backend", Select).value)):
+            select.value = size
+        else:
+            select.value = CUSTOM
+            self.query_one("#custom_size", Input).value = size
+
+    def add_reference(self, path: Path) -> None:
+        refs = self.query_one("#references", Input)
+        refs.value = (refs.value + " " + shlex.quote(str(path))).strip()
+
+    def after_submit(self, prompt: str, jobs: list[Any]) -> None:
+        """Record the prompt; keep the seed if locked (filling in the one used), else clear it."""
+        self.prompt_history.add(prompt)
+        self.attempted = False
+        seed = self.query_one("#seed", Input)
+        if self.query_one("#seed_lock", Checkbox).value:
+            if not seed.value and jobs and jobs[0].seed is not None:
+                seed.value = str(jobs[0].seed)
+        else:
+            seed.value = ""
+
+
+class _Failed:
+    """A stand-in `Prepared` when `prepare` itself raised."""
+
+    def __init__(self, message: str) -> None:
+        self.problems = [FieldProblem("prompt", message)]
+        self.cost_usd = None
