@@ -100,12 +100,13 @@ def validate_overrides(overrides: Mapping[str, str]) -> tuple[dict[str, str], li
     keymap: dict[str, str] = {}
     problems: list[str] = []
     for binding_id, keys in overrides.items():
+        parts = [k.strip() for k in keys.split(",") if k.strip()] if isinstance(keys, str) else []
         if binding_id not in known:
             problems.append(f"keys.{binding_id}: no such binding id")
-        elif not isinstance(keys, str) or not keys.strip(","):
+        elif not parts:
             problems.append(f"keys.{binding_id}: needs at least one key")
         else:
-            keymap[binding_id] = ",".join(k.strip() for k in keys.split(",") if k.strip())
+            keymap[binding_id] = ",".join(parts)
     return keymap, problems
 
 

@@ -100,7 +100,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             from .headless import run_once
 
             return run_once(opts)
-        return _launch_workbench()
+        return _launch_workbench(opts)
     except UsageError as exc:
         fail(f"error: {exc}")
         return EXIT_USAGE
@@ -116,12 +116,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAILED
 
 
-def _launch_workbench() -> int:
-    fail(
-        "the workbench is not built yet; generate headless with "
-        f'`{PROG} --once "a red fox"` (see {PROG} --help)'
-    )
-    return EXIT_USAGE
+def _launch_workbench(opts: argparse.Namespace) -> int:
+    from .workbench import run_workbench  # Textual is imported only here
+
+    return run_workbench(opts.config, preview=opts.preview)
 
 
 if __name__ == "__main__":
