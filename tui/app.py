@@ -43,6 +43,7 @@ class WorkbenchApp(App[int]):
     TITLE = "imagen-tui"
     BINDINGS = [
         *bindings.bindings(bindings.APP),
+        *bindings.bindings(bindings.EDITOR),  # priority keys: they must beat the TextArea
         Binding("ctrl+c", "help_quit", show=False, system=True),
     ]
     COMMANDS = App.COMMANDS | {WorkbenchCommands}
@@ -74,13 +75,20 @@ class WorkbenchApp(App[int]):
         self.live_keymap: dict[str, str] = {}
         self.started = False
         self._unsubscribe: Any = None
+        self._startup_notes: list[tuple[str, str]] = []
+        # Themes before the first style pass: a later switch restyles every widget (~0.3 s).
+        self._install_themes()
 
     # -- start-up -------------------------------------------------------------------------
 
-    async def on_mount(self) -> None:
-        self._install_themes()
+    def get_default_screen(self) -> MainScreen:
+        return MainScreen(self.engine, self.renderer, self.prompt_history)
+
+    def on_mount(self) -> None:
+        for message, severity in self._startup_notes:
+            self.notify(message, severity=severity, markup=False)  # type: ignore[arg-type]
+        self.theme_changed_signal.subscribe(self, self._remember_theme)
         self._install_keymap()
-        await self.push_screen(MainScreen(self.engine, self.renderer, self.prompt_history))
         self._start_engine()
 
     def on_ready(self) -> None:
@@ -94,9 +102,8 @@ class WorkbenchApp(App[int]):
             self.register_theme(theme)
         if loaded.problems:
             lines = "\n".join(loaded.problems)
-            self.notify(f"Theme files skipped:\n{safe(lines)}", severity="warning", markup=False)
+            self._startup_notes.append((f"Theme files skipped:\n{safe(lines)}", "warning"))
         self.theme = self._initial_theme(loaded.names())
-        self.theme_changed_signal.subscribe(self, self._remember_theme)
 
     def _initial_theme(self, names: list[str]) -> str:
         wanted = [
@@ -108,7 +115,7 @@ class WorkbenchApp(App[int]):
                 return name
             if name:
                 message = f"Unknown theme {safe(name)}; using {DEFAULT_THEME}"
-                self.notify(message, severity="warning", markup=False)
+                self._startup_notes.append((message, "warning"))
         return DEFAULT_THEME if DEFAULT_THEME in names else "textual-dark"
 
     def _remember_theme(self, theme: Theme) -> None:
@@ -146,10 +153,9 @@ class WorkbenchApp(App[int]):
 
     @property
     def main(self) -> MainScreen:
-        for screen in self.screen_stack:
-            if isinstance(screen, MainScreen):
-                return screen
-        raise LookupError("the main screen is not mounted")
+        screen = self.screen_stack[0]
+        assert isinstance(screen, MainScreen)
+        return screen
 
     # -- keeping current ------------------------------------------------------------------
 
@@ -221,9 +227,10 @@ class WorkbenchApp(App[int]):
         """The engine's `prepare` for the editor's request keyword arguments."""
         return self.engine.prepare(GenerationRequest(**kwargs))
 
-    def action_generate(self) -> None:
+    async def action_generate(self) -> None:
         """Send the editor's request; problems stay next to their fields."""
         editor = self.main.query_one(PromptEditor)
+        await editor.ready.wait()
         editor.attempted = True
         kwargs, problems = editor.read()
         if not problems:
@@ -271,8 +278,9 @@ class WorkbenchApp(App[int]):
             self.pop_screen()
         self.main.focus_pane(name)
 
-    def action_copy_command(self) -> None:
+    async def action_copy_command(self) -> None:
         editor = self.main.query_one(PromptEditor)
+        await editor.ready.wait()
         kwargs, problems = editor.read()
         blocking = [p for p in problems if p.field != "backend"]
         if blocking:

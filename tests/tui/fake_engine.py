@@ -98,6 +98,7 @@ class FakeHistory:
             Image.new("RGB", (64, 48), colour).save(path)
             meta = {"prompt": prompt, "backend": "mock", "seed": row_id}
             path.with_suffix(".json").write_text(json.dumps(meta))
+        kw.setdefault("seed", row_id)
         row = FakeRow(row_id, path, prompt, created_at=1_700_000_000 + row_id * 60, **kw)
         self.rows.append(row)
         self._touch(row)

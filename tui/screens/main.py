@@ -9,13 +9,14 @@ from textual.app import ComposeResult
 from textual.containers import Container, Vertical
 from textual.events import Resize
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from imagen_tui.tui.job_rows import job_details
 from imagen_tui.tui.ui_state import PromptHistory
 from imagen_tui.tui.widgets.cell_preview import make_preview
 from imagen_tui.tui.widgets.history_pane import HistoryPane
 from imagen_tui.tui.widgets.job_list import JobList
+from imagen_tui.tui.widgets.key_bar import KeyBar
 from imagen_tui.tui.widgets.prompt_editor import PromptEditor
 
 COMPACT_BELOW = 100  # columns
@@ -55,7 +56,7 @@ class MainScreen(Screen[None]):
             with Container(id="history-pane", classes="pane") as pane:
                 pane.border_title = "History  f4"
                 yield HistoryPane(self.engine.history, self.renderer, id="history")
-        yield Footer()
+        yield KeyBar(id="keys")
 
     def on_mount(self) -> None:
         self.query_one("#prompt").focus()
@@ -88,8 +89,7 @@ class MainScreen(Screen[None]):
     def focus_pane(self, name: str) -> None:
         """Focus the editor's prompt, the job list or the history list."""
         target = {"editor": "#prompt", "jobs": "#jobs-list", "history": "#history-list"}[name]
-        self.set_class(True, f"-focus-{name}")
-        for other in ("editor", "jobs", "history"):
-            if other != name:
-                self.set_class(False, f"-focus-{other}")
+        if self.has_class("-tiny"):  # a screen class restyles every widget: only when needed
+            self.remove_class(*(f"-focus-{o}" for o in ("editor", "jobs", "history") if o != name))
+            self.add_class(f"-focus-{name}")
         self.query_one(target).focus()

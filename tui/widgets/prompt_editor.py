@@ -7,6 +7,7 @@ chosen backend cannot use are disabled, with the reason in their place.
 
 from __future__ import annotations
 
+import asyncio
 import shlex
 from collections.abc import Callable
 from pathlib import Path
@@ -17,7 +18,8 @@ from textual import events, on
 from textual.app import ComposeResult
 from textual.containers import Grid, Horizontal, Vertical
 from textual.message import Message
-from textual.widgets import Checkbox, Input, Label, Select, Static, TextArea
+from textual.timer import Timer
+from textual.widgets import Checkbox, Input, Label, Static, TextArea
 
 from imagen_tui.tui.editor_form import (
     COMMON_SIZES,
@@ -28,9 +30,11 @@ from imagen_tui.tui.editor_form import (
 )
 from imagen_tui.tui.text import safe
 from imagen_tui.tui.ui_state import PromptHistory
+from imagen_tui.tui.widgets.choice import Choice
 
 CAPABILITY_FIELDS = {"negative": "negative", "seed": "seed", "steps": "steps"}
 CAPABILITY_FIELDS["references"] = "references"
+ESTIMATE_DELAY = 0.15  # seconds of quiet before the form is re-checked and priced
 FIELDS = ("prompt", "negative", "backend", "size", "seed", "steps", "style", "count", "references")
 
 
@@ -95,6 +99,8 @@ class PromptEditor(Vertical):
         self.problems: list[Any] = []
         self.cost_usd: float | None = None
         self.attempted = False  # an empty prompt is only a problem once the user tried to send
+        self._estimate_timer: Timer | None = None
+        self.ready = asyncio.Event()  # set once every field is mounted
 
     def compose(self) -> ComposeResult:
         yield PromptArea(
@@ -105,44 +111,38 @@ class PromptEditor(Vertical):
             placeholder="Describe the image… (ctrl+g generates, ↑ recalls)",
         )
         yield Static("", id="problem-prompt", classes="field-problem", markup=False)
-        with Grid(id="fields"):
-            yield _field("Backend", self._backend_select(), "backend")
-            yield _field("Size", self._size_select(), "size")
-            yield _field("WxH", Input(id="custom_size", placeholder="WxH", compact=True), "custom")
-            yield _field("Seed", self._seed_row(), "seed")
-            yield _field("Steps", Input(id="steps", placeholder="auto", compact=True), "steps")
-            yield _field("Style", self._style_select(), "style")
-            yield _field("Count", Input("1", id="count", compact=True), "count")
-            yield _field(
-                "Neg.", Input(id="negative", placeholder="avoid…", compact=True), "negative"
-            )
-        yield _field(
-            "Refs",
-            Input(id="references", placeholder="image paths (E adds from history)", compact=True),
-            "references",
-        )
+        yield Grid(id="fields")
+        yield Vertical(id="refs-slot")
         yield Static("", id="cost", markup=False)
 
-    def _backend_select(self) -> Select[str]:
+    def _fields(self) -> list[Vertical]:
+        return [
+            _field("Backend", self._backend_select(), "backend"),
+            _field("Size", self._size_select(), "size"),
+            _field("WxH", Input(id="custom_size", placeholder="WxH", compact=True), "custom"),
+            _field("Seed", self._seed_row(), "seed"),
+            _field("Steps", Input(id="steps", placeholder="auto", compact=True), "steps"),
+            _field("Style", self._style_select(), "style"),
+            _field("Count", Input("1", id="count", compact=True), "count"),
+            _field("Neg.", Input(id="negative", placeholder="avoid…", compact=True), "negative"),
+        ]
+
+    def _refs(self) -> Vertical:
+        placeholder = "image paths (E adds from history)"
+        refs = Input(id="references", placeholder=placeholder, compact=True)
+        return _field("Refs", refs, "references")
+
+    def _backend_select(self) -> Choice:
         options = [(self._backend_label(b), name) for name, b in self.backends.items()]
-        return Select(
-            options,
-            id="backend",
-            allow_blank=False,
-            value=self.default_backend or Select.NULL,
-            compact=True,
-        )
+        return Choice(options, id="backend", value=self.default_backend or None)
 
     def _backend_label(self, info: Any) -> Text:
         if info.readiness:
             return Text(f"{safe(info.name)} (not ready)")
         return Text(safe(info.name))
 
-    def _size_select(self) -> Select[str]:
-        sizes = self._sizes(self.default_backend)
-        return Select(
-            [(s, s) for s in sizes], id="size", allow_blank=False, value=sizes[0], compact=True
-        )
+    def _size_select(self) -> Choice:
+        return Choice([(s, s) for s in self._sizes(self.default_backend)], id="size")
 
     def _sizes(self, backend: str) -> list[str]:
         info = self.backends.get(backend)
@@ -156,35 +156,44 @@ class PromptEditor(Vertical):
             id="seed-row",
         )
 
-    def _style_select(self) -> Select[str]:
-        options = [(Text(safe(s)), s) for s in self.style_names]
-        return Select(options, id="style", prompt="none", allow_blank=True, compact=True)
+    def _style_select(self) -> Choice:
+        options = [(Text("none"), ""), *((Text(safe(s)), s) for s in self.style_names)]
+        return Choice(options, id="style")
 
     def on_mount(self) -> None:
+        # The prompt is painted and takes keys first; the option fields follow one frame later
+        # (each Input costs ~30 ms of styling: start-up would pay them before the first frame).
+        self.call_after_refresh(self._mount_fields)
+
+    async def _mount_fields(self) -> None:
+        await self.query_one("#fields", Grid).mount_all(self._fields())
+        await self.query_one("#refs-slot", Vertical).mount(self._refs())
+        if not self.query("#size"):
+            return  # the app closed while mounting
         self._apply_backend(self.default_backend)
         self.refresh_estimate()
+        self.ready.set()
 
     # -- reading --------------------------------------------------------------------------
 
     def values(self) -> FormValues:
         """The raw form."""
-        select = self.query_one("#style", Select)
         return FormValues(
             prompt=self.query_one("#prompt", TextArea).text,
             negative=self.query_one("#negative", Input).value,
-            backend=str(self.query_one("#backend", Select).value),
-            size=str(self.query_one("#size", Select).value),
+            backend=str(self.query_one("#backend", Choice).value),
+            size=str(self.query_one("#size", Choice).value),
             custom_size=self.query_one("#custom_size", Input).value,
             seed=self.query_one("#seed", Input).value,
             steps=self.query_one("#steps", Input).value,
-            style="" if select.is_blank() else str(select.value),
+            style=self.query_one("#style", Choice).value,
             count=self.query_one("#count", Input).value,
             references=self.query_one("#references", Input).value,
             disabled=self._disabled_fields(),
         )
 
     def _disabled_fields(self) -> set[str]:
-        info = self.backends.get(str(self.query_one("#backend", Select).value))
+        info = self.backends.get(str(self.query_one("#backend", Choice).value))
         caps = set(getattr(info, "capabilities", ()) or ())
         return {name for cap, name in CAPABILITY_FIELDS.items() if info and cap not in caps}
 
@@ -207,23 +216,28 @@ class PromptEditor(Vertical):
             by_field.setdefault(name if name in (*FIELDS, "custom") else "prompt", []).append(
                 safe(problem.message)
             )
+        disabled = self._disabled_fields()
         for name in (*FIELDS, "custom"):
-            if name in self._disabled_fields():
-                continue
-            text = "; ".join(by_field.get(name, []))
-            widget = self.query_one(f"#problem-{name}", Static)
-            widget.update(text)
-            widget.set_class(bool(text), "-shown")
-            widget.set_class(False, "-hint")
+            if name not in disabled:
+                self._set_problem(name, "; ".join(by_field.get(name, [])))
+
+    def _set_problem(self, name: str, text: str, *, hint: bool = False) -> None:
+        """Write under one field; a no-op when nothing changed (an update costs a layout)."""
+        widget = self.query_one(f"#problem-{name}", Static)
+        if str(widget.content) == text and widget.has_class("-hint") == hint:
+            return
+        widget.update(text)
+        widget.set_class(bool(text), "-shown")
+        widget.set_class(hint, "-hint")
 
     def show_cost(self, cost_usd: float | None, count: int) -> None:
         self.cost_usd = cost_usd
         label = "unknown" if cost_usd is None else f"${cost_usd:.4f}"
         images = f"{count} image" + ("s" if count != 1 else "")
-        self.query_one("#cost", Static).update(f"Estimate: {label} for {images}")
+        self.query_one("#cost", Static).update(f"Estimate: {label} for {images}", layout=False)
 
     def _custom(self) -> bool:
-        return str(self.query_one("#size", Select).value) == CUSTOM
+        return str(self.query_one("#size", Choice).value) == CUSTOM
 
     # -- reacting -------------------------------------------------------------------------
 
@@ -231,11 +245,19 @@ class PromptEditor(Vertical):
     @on(Input.Changed)
     @on(Checkbox.Changed)
     def _changed(self, event: Message) -> None:
-        self.refresh_estimate()
+        self.schedule_estimate()
 
-    @on(Select.Changed)
-    def _select_changed(self, event: Select.Changed) -> None:
-        if event.select.id == "backend":
+    def schedule_estimate(self) -> None:
+        """Re-validate once typing pauses (`ESTIMATE_DELAY`), not on every key."""
+        if self._estimate_timer is not None:
+            self._estimate_timer.stop()
+        self._estimate_timer = self.set_timer(ESTIMATE_DELAY, self.refresh_estimate)
+
+    @on(Choice.Changed)
+    def _select_changed(self, event: Choice.Changed) -> None:
+        if not self.ready.is_set():
+            return
+        if event.choice.id == "backend":
             self._apply_backend(str(event.value))
         self.query_one("#field-custom").set_class(not self._custom(), "-inactive")
         self.query_one("#custom_size", Input).disabled = not self._custom()
@@ -243,7 +265,7 @@ class PromptEditor(Vertical):
 
     def _apply_backend(self, name: str) -> None:
         """Offer `name`'s sizes; disable the fields it cannot use, saying why."""
-        size = self.query_one("#size", Select)
+        size = self.query_one("#size", Choice)
         current = str(size.value)
         sizes = self._sizes(name)
         size.set_options([(s, s) for s in sizes])
@@ -253,16 +275,15 @@ class PromptEditor(Vertical):
             off = field in disabled
             for widget in self.query_one(f"#field-{field}").query("Input, Checkbox"):
                 widget.disabled = off
-            hint = self.query_one(f"#problem-{field}", Static)
-            hint.update(f"{safe(name)} cannot use {cap}" if off else "")
-            hint.set_class(off, "-hint")
-            hint.set_class(off, "-shown")
+            self._set_problem(field, f"{safe(name)} cannot use {cap}" if off else "", hint=off)
         custom = self._custom()
         self.query_one("#custom_size", Input).disabled = not custom
         self.query_one("#field-custom").set_class(not custom, "-inactive")
 
     def refresh_estimate(self) -> None:
         """Validate and price the current form; show both."""
+        if not self.ready.is_set():
+            return  # the fields are not mounted yet; _mount_fields calls this again
         kwargs, problems = self.read()
         if not self.attempted:
             problems = [p for p in problems if p.field != "prompt"]
@@ -291,16 +312,13 @@ class PromptEditor(Vertical):
         self.query_one("#prompt", TextArea).load_text(request.prompt)
         self.query_one("#negative", Input).value = request.negative or ""
         if request.backend in self.backends:
-            self.query_one("#backend", Select).value = request.backend
+            self.query_one("#backend", Choice).value = request.backend
             self._apply_backend(request.backend)
         self._set_size(f"{request.width}x{request.height}")
         self.query_one("#seed", Input).value = "" if request.seed is None else str(request.seed)
         self.query_one("#steps", Input).value = "" if request.steps is None else str(request.steps)
-        style = self.query_one("#style", Select)
-        if request.style in self.style_names:
-            style.value = request.style
-        else:
-            style.clear()
+        style = self.query_one("#style", Choice)
+        style.value = request.style if request.style in self.style_names else ""
         self.query_one("#count", Input).value = str(request.count)
         refs = [str(r) for r in request.references]
         if reference is not None:
@@ -308,8 +326,8 @@ class PromptEditor(Vertical):
         self.query_one("#references", Input).value = shlex.join(refs)
 
     def _set_size(self, size: str) -> None:
-        select = self.query_one("#size", Select)
-        if size in self._sizes(str(self.query_one("#backend", Select).value)):
+        select = self.query_one("#size", Choice)
+        if size in self._sizes(str(self.query_one("#backend", Choice).value)):
             select.value = size
         else:
             select.value = CUSTOM
