@@ -1,15 +1,18 @@
 """The contract every backend type fulfils.
 
-A backend *type* (a subclass of `Backend`) declares its capabilities and a strict `Options`
-model; the config names *instances* of types. The engine owns scheduling, retries, timeouts and
-persistence: an adapter only turns one `GenerationRequest` (count 1) into one `ImageResult`.
+A backend *type* (a subclass of `Backend`) declares its capabilities, the sizes it makes and a
+strict `Options` model; the config names *instances* of types, and the engine keeps one `Backend`
+object per instance (so connection state such as a websocket client id lives on it). Per-job
+options (the instance's, with `-o` overrides merged) reach the adapter as `ctx.options`.
+The engine owns scheduling, retries, timeouts, the seed and persistence: an adapter only turns one
+`GenerationRequest` (count 1) into one `ImageResult`.
 """
 
 from __future__ import annotations
 
 import os
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -31,6 +34,7 @@ class Capability(StrEnum):
     PROGRESS = "progress"
     CANCEL = "cancel"
     RESUME = "resume"
+    PREVIEW = "preview"
 
 
 class BackendOptions(BaseModel):
@@ -58,33 +62,49 @@ class ApiOptions(BackendOptions):
 
 
 class JobContext:
-    """What the engine hands an adapter for one attempt at one image."""
+    """What the engine hands an adapter for one attempt at one image.
+
+    Its methods run on the event loop only (call them from the adapter's coroutine).
+    """
 
     def __init__(
         self,
         job_id: str,
+        options: BackendOptions | None = None,
         *,
         on_progress: Callable[[float, str], None] | None = None,
-        on_remote_id: Callable[[str], None] | None = None,
+        on_remote_id: Callable[[str], Awaitable[None] | None] | None = None,
+        on_preview: Callable[[bytes], None] | None = None,
         http: Callable[[], httpx.AsyncClient] | None = None,
         remote_id: str | None = None,
     ) -> None:
         self.job_id = job_id
+        self.options = options if options is not None else BackendOptions()
         self.remote_id = remote_id
         self._on_progress = on_progress
         self._on_remote_id = on_remote_id
+        self._on_preview = on_preview
         self._http = http
+
+    def preview(self, data: bytes) -> None:
+        """Publish a streamed partial image (PNG/JPEG/WebP bytes) as a PREVIEW event."""
+        if self._on_preview:
+            self._on_preview(data)
 
     def progress(self, fraction: float, message: str = "") -> None:
         """Report progress in 0..1 (clamped)."""
         if self._on_progress:
             self._on_progress(min(1.0, max(0.0, fraction)), message)
 
-    def set_remote_id(self, remote_id: str) -> None:
-        """Record the provider's id so a crash can resume instead of paying twice."""
+    def set_remote_id(self, remote_id: str) -> Awaitable[None]:
+        """Record the provider's id so a crash can resume instead of paying twice.
+
+        Returns an awaitable that completes once the id is durable in the job log: await it
+        before relying on the id (e.g. before submitting a prompt id chosen up front).
+        """
         self.remote_id = remote_id
-        if self._on_remote_id:
-            self._on_remote_id(remote_id)
+        done = self._on_remote_id(remote_id) if self._on_remote_id else None
+        return done if done is not None else _done()
 
     @property
     def http(self) -> httpx.AsyncClient:
@@ -101,6 +121,8 @@ class Backend(ABC):
     description: ClassVar[str] = ""
     Options: ClassVar[type[BackendOptions]] = BackendOptions
     capabilities: ClassVar[frozenset[Capability]] = frozenset({Capability.TXT2IMG})
+    sizes: ClassVar[tuple[str, ...]] = ()
+    """Sizes this type makes, as "WxH"; () means any W×H within MIN_SIDE..MAX_SIDE."""
     needs_http: ClassVar[bool] = False
 
     def __init__(
@@ -130,11 +152,30 @@ class Backend(ABC):
         return None
 
     def require_ready(self) -> None:
+        """Raise `ImagenError(AUTH_MISSING)` naming what is missing, unless ready."""
         problem = self.readiness()
         if problem:
             raise ImagenError(ErrorCode.AUTH_MISSING, f"backend {self.name!r}: {problem}")
 
-    def estimate_cost(self, request: GenerationRequest) -> float | None:
+    def normalize(self, request: GenerationRequest, options: BackendOptions) -> GenerationRequest:
+        """The request as this backend will make it: sizes mapped to one it makes.
+
+        The default accepts any size when `sizes` is empty, else exactly one of `sizes`.
+        Raises `ImagenError(BAD_REQUEST)` naming the allowed sizes.
+        """
+        if self.sizes and request.size not in self.sizes:
+            allowed = ", ".join(self.sizes)
+            raise ImagenError(
+                ErrorCode.BAD_REQUEST, f"{self.name} cannot make {request.size}; allowed: {allowed}"
+            )
+        return request
+
+    def warnings(self, request: GenerationRequest, options: BackendOptions) -> list[str]:
+        """One-line notes shown before the job is sent, never blocking it (e.g. a model the
+        provider retired: gateways may still serve it, so it is never refused)."""
+        return []
+
+    def estimate_cost(self, request: GenerationRequest, options: BackendOptions) -> float | None:
         """Estimated cost in USD of one image, or None when unknown."""
         return None
 
@@ -148,3 +189,7 @@ class Backend(ABC):
     async def resume(self, request: GenerationRequest, ctx: JobContext) -> ImageResult:
         """Pick up a job by `ctx.remote_id` after a crash (Capability.RESUME)."""
         raise ImagenError(ErrorCode.INTERNAL, f"{self.type_name} cannot resume jobs")
+
+
+async def _done() -> None:
+    """An already-finished awaitable for contexts without a job log."""

@@ -1,9 +1,13 @@
-"""The job runner shared by the TUI and the headless mode.
+"""The engine: the one public entry point shared by the workbench and the headless mode.
 
-Jobs run on asyncio under a global cap and a per-instance cap (FIFO per instance). Retryable
-failures (429, 5xx, transport) back off with jitter and honour Retry-After; everything else
-fails at once. Cancelling a job also asks the backend to stop remotely. Every state change is
-published to subscribers and written to the job log, so other processes see it.
+`Engine.open()` loads the config and builds the history store and job log (no I/O yet);
+`await engine.start()` opens them off the event loop and settles orphans of dead processes.
+Jobs run on asyncio under a global cap and a per-instance cap (FIFO per instance). A retryable
+failure (429, 5xx, transport) releases both caps while it backs off (with jitter, honouring
+Retry-After), so one rate-limited cloud backend never starves a local GPU. Cancelling reaches
+the provider; a job owned by another process is cancelled through the job log. Every state
+change is published to subscribers at once and written to the job log by one coalescing writer
+in a worker thread: nothing here blocks the loop on SQLite or file I/O.
 """
 
 from __future__ import annotations
@@ -11,91 +15,210 @@ from __future__ import annotations
 import asyncio
 import os
 import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import registry
-from .base import Backend, Capability, JobContext
-from .errors import ErrorCode, ImagenError
-from .events import EventBus, EventKind
-from .models import MAX_SEED, GenerationRequest, ImageResult, Job, JobState
+from .base import Backend, BackendOptions, Capability, JobContext
+from .errors import ConfigError, ErrorCode, ImagenError, ImagenTuiError
+from .events import EventBus, EventKind, JobEvent
+from .imageheader import sniff
+from .job_writer import JobWriter
+from .models import GenerationRequest, ImageResult, Job, JobState
+from .prepare import Prepared, prepare
 from .retry import RetryPolicy
 
 if TYPE_CHECKING:
     import httpx
 
     from .config import Config
+    from .options import BackendInfo
     from .store.history import HistoryStore
+    from .store.joblog import JobLog
 
-PROGRESS_PERSIST_INTERVAL_S = 0.25
 REMOTE_CANCEL_TIMEOUT_S = 10.0
+CANCEL_POLL_S = 0.5
+"""How often the owner looks for cancel requests from other processes (they land within 1 s)."""
+PROGRESS_PERSIST_INTERVAL_S = 0.25
 
 
 class Engine:
-    """Runs generation jobs; the one public entry point for both faces."""
+    """Runs generation jobs and reaches the history; see the module docstring."""
 
     def __init__(
         self,
         config: Config,
         store: HistoryStore | None = None,
         *,
+        job_log: JobLog | None = None,
         retry: RetryPolicy | None = None,
-        env: dict[str, str] | None = None,
+        env: Mapping[str, str] | None = None,
+        http: httpx.AsyncClient | None = None,
     ) -> None:
         self.config = config
         self.store = store
-        self.retry = retry or RetryPolicy(retries=config.limits.retries)
+        self.job_log = job_log
+        self.retry_policy = retry or RetryPolicy(retries=config.limits.retries)
         self.events = EventBus()
         self._env = env
-        self._global = asyncio.Semaphore(config.limits.max_concurrent)
+        self._global: asyncio.Semaphore | None = None
         self._instance_caps: dict[str, asyncio.Semaphore] = {}
-        self._backends: dict[tuple[str, str], Backend] = {}
+        self._backends: dict[str, Backend] = {}
         self._tasks: dict[str, asyncio.Task[Job]] = {}
         self._jobs: dict[str, Job] = {}
+        self._options: dict[str, BackendOptions] = {}
         self._persisted_at: dict[str, float] = {}
-        self._http: httpx.AsyncClient | None = None
+        self._http = http
+        self._owns_http = http is None
+        self._writer: JobWriter | None = None
+        self._watcher: asyncio.Task[None] | None = None
+        self._started = False
 
-    # -- public API -------------------------------------------------------------------------
+    # -- opening and closing ----------------------------------------------------------------
 
-    def backend(self, name: str, overrides: dict[str, Any] | None = None) -> Backend:
-        """The backend instance `name`, with per-run option overrides applied."""
-        key = (name, repr(sorted((overrides or {}).items())))
-        if key not in self._backends:
+    @classmethod
+    def open(
+        cls,
+        config_path: str | Path | None = None,
+        *,
+        overrides: Mapping[str, Any] | None = None,
+        env: Mapping[str, str] | None = None,
+        http: httpx.AsyncClient | None = None,
+    ) -> Engine:
+        """Load the config (raises ConfigError with every problem) and wire the store and job
+        log at their XDG paths. Opens no file yet: `await start()` does, off the loop."""
+        from . import paths
+        from .config import load_config
+        from .store.history import HistoryStore
+        from .store.joblog import JobLog
+
+        config = load_config(
+            Path(config_path) if config_path else None, env=env, overrides=overrides
+        )
+        store = HistoryStore(
+            config.output.dir,
+            config.output.naming,
+            sidecar=config.output.sidecar,
+            index_path=paths.index_path(),
+            thumbs_dir=paths.thumbs_dir(),
+        )
+        return cls(config, store, job_log=JobLog(paths.joblog_path()), env=env, http=http)
+
+    @property
+    def history(self) -> HistoryStore:
+        """The history store (blocking calls: use it from a worker thread)."""
+        if self.store is None:
+            raise ImagenTuiError("this engine has no history store")
+        return self.store
+
+    async def start(self, *, settle_orphans: bool = True) -> list[Job]:
+        """Open the job log off the loop and settle jobs left by dead processes (resumed when
+        the backend can resume them by remote id, else marked failed). Returns resumed jobs.
+        Raises StoreError when the job log cannot be opened."""
+        if self._started:
+            return []
+        self._started = True
+        if self.job_log is not None:
+            await asyncio.to_thread(self.job_log.open)
+            self._writer = JobWriter(self.job_log)
+        return await self.resume_orphans() if settle_orphans else []
+
+    async def aclose(self) -> None:
+        """Cancel what still runs, flush the job log and release the HTTP client."""
+        self.cancel_all()
+        pending = [t for t in self._tasks.values() if not t.done()]
+        if pending:
+            await asyncio.wait(pending)
+        if self._watcher is not None:
+            self._watcher.cancel()
+            await asyncio.gather(self._watcher, return_exceptions=True)
+            self._watcher = None
+        if self._writer is not None:
+            await self._writer.close()
+        if self._http is not None and self._owns_http:
+            await self._http.aclose()
+            self._http = None
+
+    # -- backends and requests --------------------------------------------------------------
+
+    def backend(self, name: str | None = None) -> Backend:
+        """The one Backend object of the configured instance `name` (default: the default)."""
+        name = name or self.config.default_backend
+        if name not in self._backends:
             instance = self.config.instance(name)
             cls = registry.backend_type(instance.type)
-            options = instance.options
-            if overrides:
-                merged = {**options.model_dump(exclude_unset=True), **overrides}
-                options = cls.Options.model_validate(merged)
-            self._backends[key] = cls(name, options, self._env)
-        return self._backends[key]
+            self._backends[name] = cls(name, instance.options, self._env)
+        return self._backends[name]
 
-    def apply_style(self, request: GenerationRequest) -> GenerationRequest:
-        """Wrap the prompt in the request's style and merge its negative prompt."""
-        if not request.style:
-            return request
-        style = self.config.style(request.style)
-        prompt = style.apply(request.prompt)
-        negative = ", ".join(p for p in (style.negative, request.negative) if p)
-        return request.model_copy(update={"prompt": prompt, "negative": negative})
+    def backends(self) -> list[BackendInfo]:
+        """Every configured instance with its type's capabilities, sizes, option specs and
+        readiness; an instance whose type fails to load is reported in `readiness`."""
+        from .options import BackendInfo, option_specs
 
-    def submit(self, request: GenerationRequest) -> list[Job]:
-        """Queue one job per image of the request and start them; returns at once."""
-        backend = self.backend(request.backend, request.options)
-        effective = self.apply_style(request)
+        infos = []
+        for name, instance in self.config.backends.items():
+            try:
+                backend = self.backend(name)
+            except ConfigError as exc:
+                default = name == self.config.default_backend
+                infos.append(
+                    BackendInfo(
+                        name, instance.type, "", frozenset(), (), (), exc.message, {}, default
+                    )
+                )
+                continue
+            infos.append(
+                BackendInfo(
+                    name=name,
+                    type=backend.type_name,
+                    description=backend.description,
+                    capabilities=frozenset(str(c) for c in backend.capabilities),
+                    sizes=backend.sizes,
+                    options=option_specs(type(backend)),
+                    readiness=backend.readiness(),
+                    configured=backend.options.model_dump(exclude_unset=True, mode="json"),
+                    default=name == self.config.default_backend,
+                )
+            )
+        return infos
+
+    def prepare(self, request: GenerationRequest) -> Prepared:
+        """Validate and expand a request without sending anything (see `prepare.prepare`)."""
+        try:
+            backend: Backend | None = self.backend(request.backend or None)
+        except ConfigError:
+            backend = None
+        return prepare(self.config, backend, request)
+
+    # -- jobs -------------------------------------------------------------------------------
+
+    def submit(self, request: GenerationRequest | Prepared) -> list[Job]:
+        """Queue one job per image and start them; returns at once. Raises RequestError (one
+        line per problem) when the request is invalid, ImagenError(AUTH_MISSING) when the
+        backend is not ready. Call from the running loop, after `start()`."""
+        prepared = request if isinstance(request, Prepared) else self.prepare(request)
+        prepared.raise_for_problems()
+        backend = self.backend(prepared.backend)
+        backend.require_ready()
         batch = os.urandom(4).hex()
         jobs = []
-        for index in range(request.count):
-            seed = None if request.seed is None else (request.seed + index) % (MAX_SEED + 1)
+        for index, one in enumerate(prepared.requests):
             job = Job(
+                request=one,
                 batch=batch,
                 index=index,
-                request=effective.model_copy(update={"count": 1, "seed": seed}),
-                user_prompt=request.prompt,
-                user_negative=request.negative,
+                user_prompt=prepared.user_prompt,
+                user_negative=prepared.user_negative,
+                seed=one.seed,
                 pid=os.getpid(),
             )
-            jobs.append(self._start(job, backend))
+            jobs.append(self._start(job, backend, prepared.options))
         return jobs
+
+    async def run(self, request: GenerationRequest | Prepared) -> list[Job]:
+        """Submit and wait."""
+        return await self.wait(self.submit(request))
 
     async def wait(self, jobs: list[Job]) -> list[Job]:
         """Wait until every given job has finished; returns their final state."""
@@ -104,140 +227,210 @@ class Engine:
             await asyncio.wait(tasks)
         return [self._jobs.get(j.id, j) for j in jobs]
 
-    async def run(self, request: GenerationRequest) -> list[Job]:
-        """Submit and wait."""
-        return await self.wait(self.submit(request))
+    def subscribe(self, callback: Callable[[JobEvent], None]) -> Callable[[], None]:
+        """Call `callback(event)` on the loop for every job event; returns an unsubscribe."""
+        return self.events.subscribe(callback)
 
     def job(self, job_id: str) -> Job | None:
         return self._jobs.get(job_id)
 
-    def cancel(self, job_id: str) -> bool:
-        """Cancel a queued or running job; False when it is not running here."""
+    def jobs(self) -> list[Job]:
+        """This process's jobs, oldest first."""
+        return list(self._jobs.values())
+
+    def jobs_changed_since(self, cursor: int | float = 0) -> tuple[list[Job], int]:
+        """Jobs of every process changed after `cursor` (0 = all) and the next cursor.
+        Blocking (job log): call it from a worker thread."""
+        if self.job_log is None:
+            return [], int(cursor)
+        return self.job_log.changed_since(cursor)
+
+    def list_jobs(self, *, states: set[str] | None = None, limit: int = 200) -> list[Job]:
+        """Jobs of every process from the job log, newest first. Blocking."""
+        if self.job_log is None:
+            return list(reversed(self.jobs()))[:limit]
+        return self.job_log.list(states=states, limit=limit)
+
+    async def cancel(self, job_id: str) -> bool:
+        """Cancel a queued or running job: here, or by asking its owner through the job log.
+        False when no unfinished job has this id."""
         task = self._tasks.get(job_id)
-        if task is None or task.done():
+        if task is not None and not task.done():
+            task.cancel()
+            return True
+        if self.job_log is None:
             return False
-        task.cancel()
-        return True
+        return await asyncio.to_thread(self.job_log.request_cancel, job_id)
 
     def cancel_all(self) -> int:
-        return sum(self.cancel(job_id) for job_id in list(self._tasks))
+        count = 0
+        for task in self._tasks.values():
+            if not task.done():
+                task.cancel()
+                count += 1
+        return count
 
-    def retry_job(self, job_id: str) -> Job:
-        """Run a finished job's request again as a new job."""
+    async def retry(self, job_id: str) -> Job:
+        """Run a finished job's request again (same seed) as a new job; KeyError if unknown."""
         old = self._jobs.get(job_id)
-        if old is None and self.store is not None:
-            old = self.store.index.get_job(job_id)
+        if old is None and self.job_log is not None:
+            old = await asyncio.to_thread(self.job_log.get, job_id)
         if old is None:
             raise KeyError(job_id)
+        prepared = self.prepare(old.request)
+        prepared.raise_for_problems()
         job = Job(
+            request=old.request,
             batch=old.batch,
             index=old.index,
-            request=old.request,
             user_prompt=old.user_prompt,
             user_negative=old.user_negative,
+            seed=old.request.seed,
             pid=os.getpid(),
         )
-        return self._start(job, self.backend(old.request.backend, old.request.options))
+        return self._start(job, self.backend(old.request.backend), prepared.options)
 
     async def resume_orphans(self) -> list[Job]:
         """Jobs left queued/running by a dead process: resume by remote id, or mark failed."""
-        if self.store is None:
+        if self.job_log is None:
             return []
         resumed = []
-        for job in self.store.index.unfinished_jobs():
+        for job in await asyncio.to_thread(self.job_log.unfinished):
             if job.pid is not None and job.pid != os.getpid() and _alive(job.pid):
                 continue
+            if job.id in self._jobs:
+                continue
             try:
-                backend = self.backend(job.request.backend, job.request.options)
-            except Exception as exc:
-                self._finish(job, JobState.FAILED, ImagenError(ErrorCode.INTERNAL, str(exc)))
+                backend = self.backend(job.request.backend)
+                prepared = self.prepare(job.request)
+                prepared.raise_for_problems()
+            except ImagenTuiError as exc:
+                self._finish(job, JobState.FAILED, ImagenError(ErrorCode.INTERNAL, exc.message))
                 continue
             if job.remote_id and Capability.RESUME in backend.capabilities:
-                job = job.model_copy(update={"pid": os.getpid(), "state": JobState.QUEUED})
-                resumed.append(self._start(job, backend))
+                job.pid, job.state, job.message = os.getpid(), JobState.QUEUED, "resuming"
+                resumed.append(self._start(job, backend, prepared.options))
             else:
                 detail = f"its process ({job.pid}) ended before it finished"
                 self._finish(job, JobState.FAILED, ImagenError(ErrorCode.CANCELLED, detail))
+        if self._writer is not None:
+            await self._writer.flush()
         return resumed
 
-    async def aclose(self) -> None:
-        """Cancel what still runs and release the HTTP client."""
-        self.cancel_all()
-        pending = [t for t in self._tasks.values() if not t.done()]
-        if pending:
-            await asyncio.wait(pending)
-        if self._http is not None:
-            await self._http.aclose()
-            self._http = None
+    async def flush(self) -> None:
+        """Wait until every job change so far is in the job log."""
+        if self._writer is not None:
+            await self._writer.flush()
 
     # -- running one job --------------------------------------------------------------------
 
-    def _start(self, job: Job, backend: Backend) -> Job:
+    def _start(self, job: Job, backend: Backend, options: BackendOptions | None) -> Job:
         self._jobs[job.id] = job
-        self._persist(job)
+        self._options[job.id] = options or backend.options
+        self._persist(job, force=True)
         self.events.publish(EventKind.QUEUED, job)
         self._tasks[job.id] = asyncio.create_task(self._run(job, backend), name=f"job-{job.id}")
+        self._watch_cancels()
         return job
 
     async def _run(self, job: Job, backend: Backend) -> Job:
-        cap = self._instance_caps.setdefault(
-            backend.name, asyncio.Semaphore(backend.options.max_concurrent)
-        )
         ctx = self._context(job, backend)
         try:
-            async with cap, self._global:
-                job.state, job.started_at = JobState.RUNNING, time.time()
-                self._persist(job)
-                self.events.publish(EventKind.STARTED, job)
-                result = await self._attempts(job, backend, ctx)
-                await self._save(job, backend, result)
+            result = await self._attempts(job, backend, ctx)
+            await self._save(job, backend, result)
             self._finish(job, JobState.DONE)
         except asyncio.CancelledError:
             if job.started_at is not None:
                 await self._remote_cancel(backend, ctx)
             self._finish(job, JobState.CANCELLED, ImagenError(ErrorCode.CANCELLED))
-        except ImagenError as exc:
-            self._finish(job, JobState.FAILED, exc)
+        except ImagenTuiError as exc:
+            if isinstance(exc, ImagenError):
+                error = exc
+            else:  # a StoreError: disk full, read-only, permissions; it names the path
+                error = ImagenError(ErrorCode.STORAGE, exc.message)
+            self._finish(job, JobState.FAILED, error)
         except Exception as exc:  # a bug in an adapter must not take the engine down
             detail = f"{type(exc).__name__}: {exc}"
             self._finish(job, JobState.FAILED, ImagenError(ErrorCode.INTERNAL, detail))
+        finally:
+            self._options.pop(job.id, None)
+            self._persisted_at.pop(job.id, None)
         return job
 
     async def _attempts(self, job: Job, backend: Backend, ctx: JobContext) -> ImageResult:
-        timeout = backend.options.timeout_s
+        """Attempts within one deadline; each holds both caps only while it runs."""
+        timeout = ctx.options.timeout_s
         try:
             async with asyncio.timeout(timeout):
                 while True:
                     job.attempts += 1
                     try:
-                        if ctx.remote_id and Capability.RESUME in backend.capabilities:
-                            return await backend.resume(job.request, ctx)
-                        return await backend.generate(job.request, ctx)
+                        return await self._attempt(job, backend, ctx)
                     except ImagenError as exc:
-                        if not exc.retryable or not self.retry.should_retry(job.attempts):
+                        if not exc.retryable or not self.retry_policy.should_retry(job.attempts):
                             raise
-                        await self._back_off(job, exc)
+                        failure = exc
+                    await self._back_off(job, failure)  # outside the caps: others may run
         except TimeoutError:
             raise ImagenError(ErrorCode.TIMEOUT, f"no image after {timeout:g}s") from None
 
+    async def _attempt(self, job: Job, backend: Backend, ctx: JobContext) -> ImageResult:
+        async with self._caps(backend):
+            self._mark_running(job)
+            if ctx.remote_id and Capability.RESUME in backend.capabilities:
+                return await backend.resume(job.request, ctx)
+            return await backend.generate(job.request, ctx)
+
+    def _caps(self, backend: Backend) -> _Caps:
+        if self._global is None:
+            self._global = asyncio.Semaphore(self.config.limits.max_concurrent)
+        cap = self._instance_caps.setdefault(
+            backend.name, asyncio.Semaphore(backend.options.max_concurrent)
+        )
+        return _Caps(cap, self._global)
+
+    def _mark_running(self, job: Job) -> None:
+        job.state, job.waiting_until, job.message = JobState.RUNNING, None, ""
+        job.started_at = job.started_at or time.time()
+        self._persist(job, force=True)
+        self.events.publish(EventKind.STARTED, job)
+
     async def _back_off(self, job: Job, exc: ImagenError) -> None:
-        delay = self.retry.delay(job.attempts, exc.retry_after)
-        job.message = f"{exc.code}; retry {job.attempts}/{self.retry.retries} in {delay:.1f}s"
-        self._persist(job)
+        delay = self.retry_policy.delay(job.attempts, exc.retry_after)
+        job.state, job.waiting_until = JobState.QUEUED, time.time() + delay
+        job.message = (
+            f"{exc.code}; retry {job.attempts}/{self.retry_policy.retries} in {delay:.1f}s"
+        )
+        self._persist(job, force=True)
         self.events.publish(EventKind.RETRYING, job)
         await asyncio.sleep(delay)
 
     async def _save(self, job: Job, backend: Backend, result: ImageResult) -> None:
+        header = sniff(result.data)
+        if header is None:
+            raise ImagenError(
+                ErrorCode.NO_IMAGE, f"{backend.name} returned data that is not an image"
+            )
+        result.mime_type, result.width, result.height = (
+            header.mime_type,
+            header.width,
+            header.height,
+        )
         job.seed = result.seed if result.seed is not None else job.request.seed
         job.cost_usd = result.cost_usd
         job.progress = 1.0
         job.finished_at = time.time()
         if self.store is None:
             return
-        saved = await asyncio.to_thread(self.store.write, job, result, backend.type_name)
+        saving = asyncio.ensure_future(
+            asyncio.to_thread(self.store.save, job, result, backend.type_name)
+        )
+        try:
+            saved = await asyncio.shield(saving)
+        except asyncio.CancelledError:
+            saved = await saving  # made (and maybe paid for): keep it rather than half-cancel
         job.output_path = str(saved.path)
         job.sidecar_path = str(saved.sidecar) if saved.sidecar else None
-        self.store.record(saved)
 
     async def _remote_cancel(self, backend: Backend, ctx: JobContext) -> None:
         if Capability.CANCEL not in backend.capabilities:
@@ -249,7 +442,7 @@ class Engine:
             pass  # best effort: the local job is cancelled whatever the remote says
 
     def _finish(self, job: Job, state: JobState, error: ImagenError | None = None) -> None:
-        job.state = state
+        job.state, job.waiting_until = state, None
         job.finished_at = job.finished_at or time.time()
         if error is not None:
             job.error_code, job.error_message = str(error.code), error.message
@@ -265,16 +458,21 @@ class Engine:
             self._persist(job)
             self.events.publish(EventKind.PROGRESS, job)
 
-        def on_remote_id(remote_id: str) -> None:
+        def on_remote_id(remote_id: str) -> asyncio.Future[None]:
             job.remote_id = remote_id
             self._persist(job, force=True)
+            return asyncio.ensure_future(self.flush())
 
-        http = self._http_client if backend.needs_http else None
+        def on_preview(data: bytes) -> None:
+            self.events.publish(EventKind.PREVIEW, job, preview=data)
+
         return JobContext(
             job.id,
+            self._options.get(job.id, backend.options),
             on_progress=on_progress,
             on_remote_id=on_remote_id,
-            http=http,
+            on_preview=on_preview,
+            http=self._http_client if backend.needs_http else None,
             remote_id=job.remote_id,
         )
 
@@ -286,15 +484,54 @@ class Engine:
         return self._http
 
     def _persist(self, job: Job, *, force: bool = False) -> None:
-        """Write the job to the log; progress ticks are throttled."""
-        if self.store is None:
+        """Queue the job for the job log; progress ticks are throttled."""
+        job.updated_at = time.time()
+        if self._writer is None:
             return
         now = time.monotonic()
         recent = now - self._persisted_at.get(job.id, 0.0) < PROGRESS_PERSIST_INTERVAL_S
-        if recent and not force and job.state is JobState.RUNNING:
+        if recent and not force:
             return
         self._persisted_at[job.id] = now
-        self.store.record_job(job)
+        self._writer.mark(job)
+
+    def _watch_cancels(self) -> None:
+        if self.job_log is not None and (self._watcher is None or self._watcher.done()):
+            self._watcher = asyncio.get_running_loop().create_task(self._cancel_watch())
+
+    async def _cancel_watch(self) -> None:
+        """Cancel our jobs that another process asked to cancel through the job log."""
+        assert self.job_log is not None
+        while live := [i for i, t in self._tasks.items() if not t.done()]:
+            await asyncio.sleep(CANCEL_POLL_S)
+            try:
+                asked = await asyncio.to_thread(self.job_log.cancel_requests, live)
+            except ImagenTuiError:
+                continue  # locked for now: look again next time
+            for job_id in asked:
+                task = self._tasks.get(job_id)
+                if task is not None and not task.done():
+                    self._jobs[job_id].cancel_requested = True
+                    task.cancel()
+
+
+class _Caps:
+    """Both semaphores for one attempt: the instance's (FIFO), then the global one."""
+
+    def __init__(self, instance: asyncio.Semaphore, global_: asyncio.Semaphore) -> None:
+        self._instance, self._global = instance, global_
+
+    async def __aenter__(self) -> None:
+        await self._instance.acquire()
+        try:
+            await self._global.acquire()
+        except BaseException:
+            self._instance.release()
+            raise
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._global.release()
+        self._instance.release()
 
 
 def _alive(pid: int) -> bool:

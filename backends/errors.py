@@ -1,10 +1,13 @@
 """One error taxonomy for every backend and every face.
 
-    ImagenError            a generation failed; `code` is an ErrorCode
-      ├─ retryable         rate_limited, unavailable (429, 5xx, transport errors)
-      └─ final             everything else: never retried
-    ConfigError            the config file or a flag is wrong (exit 2)
-    UsageError             the command line is wrong (exit 2)
+    ImagenTuiError             the one root; `.message` is one line that says what to do
+      ├─ ImagenError           a generation failed; `code` is an ErrorCode
+      │    ├─ retryable        rate_limited, unavailable (429, 5xx, transport errors)
+      │    └─ final            everything else: never retried
+      ├─ ConfigError           the config file, an `IMAGEN_*` variable or a flag is wrong (exit 2)
+      │    └─ RequestError     a request's values are invalid; `.problems` name the fields
+      └─ StoreError            an expected failure of the history store (not found, collision,
+                               outside the library, disk full, read-only); `.path` names the file
 
 Every code carries a one-line message that says what to do next; callers add a short detail.
 """
@@ -25,6 +28,7 @@ class ErrorCode(StrEnum):
     TIMEOUT = "timeout"
     UNAVAILABLE = "unavailable"
     CANCELLED = "cancelled"
+    STORAGE = "storage"
     INTERNAL = "internal"
 
 
@@ -39,13 +43,22 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.TIMEOUT: "timed out: raise timeout_s for this backend, or try again later",
     ErrorCode.UNAVAILABLE: "backend unreachable or failing: check base_url and that it is running",
     ErrorCode.CANCELLED: "cancelled",
+    ErrorCode.STORAGE: "the image could not be saved",
     ErrorCode.INTERNAL: "internal error in imagen-tui: please report it with the job log",
 }
 
 RETRYABLE: frozenset[ErrorCode] = frozenset({ErrorCode.RATE_LIMITED, ErrorCode.UNAVAILABLE})
 
 
-class ImagenError(Exception):
+class ImagenTuiError(Exception):
+    """Root of every expected failure; `message` is one line fit for a user."""
+
+    @property
+    def message(self) -> str:
+        return str(self)
+
+
+class ImagenError(ImagenTuiError):
     """A generation failure with a taxonomy code and a one-line message."""
 
     def __init__(
@@ -72,7 +85,7 @@ class ImagenError(Exception):
         return f"{base} ({self.detail})" if self.detail else base
 
 
-class ConfigError(Exception):
+class ConfigError(ImagenTuiError):
     """The configuration is invalid; `problems` holds one line per problem."""
 
     def __init__(self, problems: list[str] | str) -> None:
@@ -80,5 +93,20 @@ class ConfigError(Exception):
         super().__init__("; ".join(self.problems))
 
 
-class UsageError(Exception):
-    """The command line is invalid (exit code 2)."""
+class RequestError(ConfigError):
+    """A request (or its per-run options) is invalid; `fields` pairs each field with its problem.
+
+    `fields` are request field names ("seed", "width") or option keys ("options.quality").
+    """
+
+    def __init__(self, fields: list[tuple[str, str]]) -> None:
+        self.fields = list(fields)
+        super().__init__([f"{name}: {message}" for name, message in self.fields])
+
+
+class StoreError(ImagenTuiError):
+    """An expected failure of the history store; `path` is the file or folder concerned."""
+
+    def __init__(self, message: str, path: object = None) -> None:
+        self.path = path
+        super().__init__(" ".join(message.split()))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import sys
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -14,6 +14,7 @@ class EventKind(StrEnum):
     QUEUED = "queued"
     STARTED = "started"
     PROGRESS = "progress"
+    PREVIEW = "preview"
     RETRYING = "retrying"
     DONE = "done"
     FAILED = "failed"
@@ -22,10 +23,14 @@ class EventKind(StrEnum):
 
 @dataclass(frozen=True)
 class JobEvent:
-    """Something happened to a job; `job` is a snapshot taken when it happened."""
+    """Something happened to a job; `job` is a snapshot taken when it happened.
+
+    `preview` holds a streamed partial image (PNG/JPEG/WebP bytes) for PREVIEW events.
+    """
 
     kind: EventKind
     job: Job
+    preview: bytes | None = None
 
 
 Subscriber = Callable[[JobEvent], None]
@@ -42,12 +47,12 @@ class EventBus:
         self._subscribers.append(callback)
         return lambda: self._subscribers.remove(callback) if callback in self._subscribers else None
 
-    def publish(self, kind: EventKind, job: Job) -> None:
+    def publish(self, kind: EventKind, job: Job, *, preview: bytes | None = None) -> None:
         if not self._subscribers:
             return
-        event = JobEvent(kind, job.model_copy())
+        event = JobEvent(kind, job.copy(), preview)
         for callback in list(self._subscribers):
             try:
                 callback(event)
             except Exception as exc:  # a broken UI must not break generation
-                print(f"imagen-tui: event subscriber failed: {exc!r}", file=sys.stderr)
+                logging.getLogger("imagen_tui").warning("event subscriber failed: %r", exc)

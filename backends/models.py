@@ -1,40 +1,128 @@
-"""Request → Job → Result: the data that flows through the engine."""
+"""Request → Job → Result: the plain data that flows through the engine.
+
+These are stdlib dataclasses on purpose: `--once` must not pay for importing pydantic, which stays
+the validator at the boundary (config file, `IMAGEN_*`, `-o`). `GenerationRequest.problems()` is
+the one place a request's values are checked; both faces map its field names to their inputs.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
-
 MIN_SIDE = 64
 MAX_SIDE = 4096
 MAX_SEED = 2**32 - 1
+MAX_STEPS = 500
+MAX_COUNT = 64
+MAX_PROMPT_CHARS = 20_000
+"""Longer prompts are refused: no provider takes more, and they bloat PNG chunks and the index."""
+MAX_REFERENCES = 16
+MAX_REFERENCE_PIXELS = 100_000_000
+"""A reference above 100 megapixels is refused before decoding (decompression bombs)."""
 
 
-class GenerationRequest(BaseModel):
-    """What to make. One request with `count` > 1 becomes `count` jobs."""
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One invalid value: `field` names the request field (or option key), `message` says why."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    field: str
+    message: str
 
-    prompt: str = Field(min_length=1)
+    def __str__(self) -> str:
+        return f"{self.field}: {self.message}"
+
+
+@dataclass(frozen=True, slots=True)
+class GenerationRequest:
+    """What to make. One request with `count` > 1 becomes `count` jobs.
+
+    `width`/`height` are pixels; `seed` is 0..MAX_SEED (None = the engine draws one); `backend`
+    names a configured instance ("" = the config's default); `options` are per-run overrides of
+    that instance's options (the `-o KEY=VALUE` pairs), validated by the engine.
+    """
+
+    prompt: str
     negative: str = ""
-    width: int = Field(default=1024, ge=MIN_SIDE, le=MAX_SIDE)
-    height: int = Field(default=1024, ge=MIN_SIDE, le=MAX_SIDE)
-    seed: int | None = Field(default=None, ge=0, le=MAX_SEED)
-    steps: int | None = Field(default=None, ge=1, le=500)
+    width: int = 1024
+    height: int = 1024
+    seed: int | None = None
+    steps: int | None = None
     style: str | None = None
-    count: int = Field(default=1, ge=1, le=64)
+    count: int = 1
     references: tuple[Path, ...] = ()
-    backend: str = "mock"
-    options: dict[str, Any] = Field(default_factory=dict)
+    backend: str = ""
+    options: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def size(self) -> str:
         return f"{self.width}x{self.height}"
+
+    def replace(self, **changes: Any) -> GenerationRequest:
+        return dataclasses.replace(self, **changes)
+
+    def problems(self) -> list[Problem]:
+        """Every value out of range, by field name; [] when the request is well-formed."""
+        found = []
+        if not self.prompt.strip():
+            found.append(Problem("prompt", "must not be empty"))
+        if len(self.prompt) > MAX_PROMPT_CHARS:
+            found.append(
+                Problem("prompt", f"{len(self.prompt)} characters; at most {MAX_PROMPT_CHARS}")
+            )
+        if len(self.negative) > MAX_PROMPT_CHARS:
+            found.append(Problem("negative", f"at most {MAX_PROMPT_CHARS} characters"))
+        for name, value in (("width", self.width), ("height", self.height)):
+            if not MIN_SIDE <= value <= MAX_SIDE:
+                found.append(Problem(name, f"{value} px is outside {MIN_SIDE}..{MAX_SIDE}"))
+        _check_range(found, "seed", self.seed, 0, MAX_SEED)
+        _check_range(found, "steps", self.steps, 1, MAX_STEPS)
+        _check_range(found, "count", self.count, 1, MAX_COUNT)
+        if len(self.references) > MAX_REFERENCES:
+            found.append(Problem("references", f"at most {MAX_REFERENCES} reference images"))
+        return found
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: paths as strings, options as a plain dict."""
+        data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        data["references"] = [str(p) for p in self.references]
+        data["options"] = dict(self.options)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> GenerationRequest:
+        """Inverse of `to_dict`; unknown keys are ignored; ValueError/TypeError on wrong types."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        kwargs = {k: v for k, v in data.items() if k in known}
+        if not isinstance(kwargs.get("prompt"), str):
+            raise ValueError("a request needs a prompt")
+        for name in ("negative", "style", "backend"):
+            if kwargs.get(name) is not None and not isinstance(kwargs[name], str):
+                raise TypeError(f"{name} must be text")
+        for name in ("width", "height", "seed", "steps", "count"):
+            value = kwargs.get(name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+                raise TypeError(f"{name} must be an integer")
+        kwargs["references"] = tuple(Path(p) for p in kwargs.get("references") or ())
+        kwargs["options"] = dict(kwargs.get("options") or {})
+        kwargs["negative"] = kwargs.get("negative") or ""
+        kwargs["backend"] = kwargs.get("backend") or ""
+        return cls(**kwargs)
+
+
+def _check_range(found: list[Problem], name: str, value: Any, low: int, high: int) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int):
+        found.append(Problem(name, "must be a whole number"))
+    elif not low <= value <= high:
+        found.append(Problem(name, f"{value} is outside {low}..{high}"))
 
 
 class JobState(StrEnum):
@@ -53,25 +141,29 @@ def new_job_id() -> str:
     return uuid.uuid4().hex[:12]
 
 
-class Job(BaseModel):
-    """One image being made. `request.count` is always 1 here; `index` is its place in the batch."""
+@dataclass(slots=True)
+class Job:
+    """One image being made. `request.count` is always 1 here; `index` is its place in the batch.
 
-    model_config = ConfigDict(validate_assignment=False)
+    Times are epoch seconds. `waiting_until` is set while the job backs off before a retry.
+    """
 
-    id: str = Field(default_factory=new_job_id)
+    request: GenerationRequest
+    """What the backend is asked for (style applied, seed resolved)."""
+    id: str = field(default_factory=new_job_id)
     batch: str = ""
     index: int = 0
-    request: GenerationRequest
-    """What the backend is asked for (style already applied)."""
     user_prompt: str = ""
     """The prompt as the user typed it, before a style wrapped it."""
     user_negative: str = ""
     state: JobState = JobState.QUEUED
     progress: float = 0.0
     message: str = ""
-    created_at: float = Field(default_factory=time.time)
+    created_at: float = field(default_factory=time.time)
+    updated_at: float = field(default_factory=time.time)
     started_at: float | None = None
     finished_at: float | None = None
+    waiting_until: float | None = None
     remote_id: str | None = None
     attempts: int = 0
     error_code: str | None = None
@@ -81,25 +173,45 @@ class Job(BaseModel):
     seed: int | None = None
     cost_usd: float | None = None
     pid: int | None = None
+    cancel_requested: bool = False
+
+    @property
+    def backend(self) -> str:
+        return self.request.backend
 
     @property
     def elapsed(self) -> float:
+        """Seconds since it started (to its end once finished); 0 while queued."""
         if self.started_at is None:
             return 0.0
-        return (self.finished_at or time.time()) - self.started_at
+        return max(0.0, (self.finished_at or time.time()) - self.started_at)
+
+    def copy(self, **changes: Any) -> Job:
+        return dataclasses.replace(self, **changes)
 
 
-class ImageResult(BaseModel):
-    """What a backend returns for one image."""
+@dataclass(slots=True)
+class ImageResult:
+    """What a backend returns for one image.
+
+    `mime_type`, `width` and `height` are re-derived by the engine from the image header, so an
+    adapter may leave them unset. `cost_usd` is in USD; `metadata` is provider data (never a
+    secret) kept in the sidecar.
+    """
 
     data: bytes
-    mime_type: str = "image/png"
+    mime_type: str | None = None
     seed: int | None = None
     revised_prompt: str | None = None
     cost_usd: float | None = None
     model: str | None = None
-    metadata: dict[str, Any] = Field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict)
+    width: int | None = None
+    height: int | None = None
 
     @property
     def extension(self) -> str:
-        return {"image/jpeg": "jpg", "image/webp": "webp"}.get(self.mime_type, "png")
+        return EXTENSIONS.get(self.mime_type or "", "png")
+
+
+EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp", "image/gif": "gif"}

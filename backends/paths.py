@@ -44,3 +44,7 @@ def index_path() -> Path:
 
 def thumbs_dir() -> Path:
     return cache_dir() / "thumbs"
+
+
+def joblog_path() -> Path:
+    return state_dir() / "jobs.sqlite3"

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import random
+import time
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 
@@ -32,21 +34,38 @@ class RetryPolicy:
         return jittered
 
 
-def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
-    """Seconds from a Retry-After header: delta-seconds or an HTTP date; None if absent/bad."""
+def parse_retry_after(
+    value: str | None, now: float | None = None, *, ms: str | None = None
+) -> float | None:
+    """Seconds to wait from rate-limit headers; None when absent or unreadable.
+
+    `ms` is a `retry-after-ms` header (milliseconds, as OpenAI sends: openai-python
+    `_base_client.py` `_parse_retry_after_header`, checked 2026-11-29); it wins when it holds a
+    number. `value` is `Retry-After` as RFC 9110 §10.2.3 defines it: delta-seconds or an HTTP
+    date, measured from `now` (epoch seconds; the clock when None). Never negative.
+    """
+    if ms:
+        try:
+            millis = float(ms.strip())
+        except ValueError:
+            millis = -1.0
+        if millis >= 0 and math.isfinite(millis):
+            return millis / 1000.0
     if not value:
         return None
     value = value.strip()
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
     except ValueError:
-        pass
+        return _seconds_until(value, now)
+    return max(0.0, seconds) if math.isfinite(seconds) else None
+
+
+def _seconds_until(http_date: str, now: float | None) -> float | None:
     try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+        when = parsedate_to_datetime(http_date)
+    except (TypeError, ValueError, IndexError):
         return None
     if when is None or when.tzinfo is None:
         return None
-    import time
-
     return max(0.0, when.timestamp() - (time.time() if now is None else now))

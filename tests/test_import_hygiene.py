@@ -49,3 +49,30 @@ def test_headless_mock_run_imports_neither_textual_nor_httpx(tmp_path: Path) -> 
     )
     assert run_python(code) == {"rc": 0, "heavy": []}
     assert list(tmp_path.rglob("*.png"))
+
+
+def test_tui_talks_to_the_engine_only_through_its_public_api() -> None:
+    """`tui/` imports `imagen_tui.backends` and nothing deeper, and never pydantic itself."""
+    import ast
+
+    offenders = []
+    for path in sorted((ROOT / "tui").rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            names = []
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names = [node.module]
+            elif isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            for name in names:
+                deep = name.startswith("imagen_tui.backends.")
+                if deep or name.split(".")[0] in ("pydantic", "pydantic_core"):
+                    offenders.append(f"{path.relative_to(ROOT)}:{node.lineno} {name}")
+    assert offenders == []
+
+
+def test_public_api_names_all_resolve() -> None:
+    import imagen_tui.backends as api
+
+    missing = [name for name in api.__all__ if getattr(api, name, None) is None]
+    assert missing == []

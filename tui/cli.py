@@ -15,18 +15,11 @@ from collections.abc import Sequence
 # start-up); imagen-tui uses none. A user who sets the variable keeps their value.
 os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 
-from imagen_tui.backends.errors import ConfigError, UsageError
+from imagen_tui.backends import ConfigError, ImagenTuiError
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
-SUBCOMMANDS = ("backends", "config", "history", "view", "usage")
-PROG = "imagen-tui"
+from .exit import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, PROG, Parser, UsageError, fail
 
-
-class Parser(argparse.ArgumentParser):
-    """argparse that reports one line and lets main() choose the exit code."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        raise UsageError(f"{message} (see {self.prog} --help)")
+SUBCOMMANDS = ("backends", "config", "history", "view", "usage", "jobs", "cancel")
 
 
 def build_parser() -> Parser:
@@ -82,11 +75,6 @@ class VersionAction(argparse.Action):
         parser.exit()
 
 
-def fail(message: str) -> None:
-    """Print one error line to stderr."""
-    print(f"{PROG}: {message}", file=sys.stderr)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `imagen-tui` script."""
     args = list(sys.argv[1:] if argv is None else argv)
@@ -108,6 +96,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         for problem in exc.problems:
             fail(f"config error: {problem}")
         return EXIT_USAGE
+    except ImagenTuiError as exc:  # store and engine failures a user can act on
+        fail(f"error: {exc.message}")
+        return EXIT_FAILED
     except KeyboardInterrupt:
         fail("interrupted")
         return EXIT_INTERRUPTED

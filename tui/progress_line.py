@@ -6,8 +6,7 @@ import sys
 import time
 from typing import TextIO
 
-from imagen_tui.backends.events import EventKind, JobEvent
-from imagen_tui.backends.models import Job, JobState
+from imagen_tui.backends import EventKind, Job, JobEvent, JobState, one_line
 
 REDRAW_INTERVAL_S = 0.1
 
@@ -43,5 +42,7 @@ class ProgressLine:
 def describe(job: Job) -> str:
     status = str(job.state)
     if job.state is JobState.RUNNING:
-        status = f"running {job.progress:4.0%} {job.message}".rstrip()
+        status = f"running {job.progress:4.0%} {one_line(job.message)}".rstrip()
+    elif job.state is JobState.QUEUED and job.message:
+        status = f"waiting: {one_line(job.message)}"
     return f"#{job.index + 1} {status}"

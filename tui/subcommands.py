@@ -1,8 +1,9 @@
-"""Subcommands: backends, config, history, usage, view."""
+"""Subcommands: backends, config, history, usage, view, jobs, cancel."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import dataclasses
 import json
 import os
@@ -11,14 +12,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from imagen_tui.backends.errors import UsageError
+from imagen_tui.backends import one_line
+
+from .exit import EXIT_FAILED, EXIT_OK, EXIT_USAGE, PROG, Parser, UsageError, fail
 
 if TYPE_CHECKING:
-    from imagen_tui.backends.config import Config
-    from imagen_tui.backends.store.history import HistoryStore
-    from imagen_tui.backends.store.index_rows import ImageRow
-
-from .cli import EXIT_OK, EXIT_USAGE, PROG, Parser, fail
+    from imagen_tui.backends import Engine, HistoryStore, ImageRow, Job
 
 
 def run(argv: Sequence[str]) -> int:
@@ -45,6 +44,15 @@ def run(argv: Sequence[str]) -> int:
     p = sub.add_parser("view", help="full-screen viewer for one image (what img: windows run)")
     p.add_argument("path", help="image file")
     p.add_argument("--config", metavar="PATH")
+    p = sub.add_parser("jobs", help="jobs of every process, newest first")
+    p.add_argument("--limit", type=int, default=20, metavar="N", help="at most N jobs (default 20)")
+    p.add_argument("--state", choices=("queued", "running", "done", "failed", "cancelled"),
+                   action="append", help="only jobs in this state (repeatable)")  # fmt: skip
+    p.add_argument("--json", action="store_true", help="one JSON object per job")
+    p.add_argument("--config", metavar="PATH")
+    p = sub.add_parser("cancel", help="cancel a queued or running job, in any process")
+    p.add_argument("job_id", help="the id `imagen-tui jobs` shows")
+    p.add_argument("--config", metavar="PATH")
     opts = parser.parse_args(argv)
     handler = {
         "backends": cmd_backends,
@@ -52,18 +60,20 @@ def run(argv: Sequence[str]) -> int:
         "history": cmd_history,
         "usage": cmd_usage,
         "view": cmd_view,
+        "jobs": cmd_jobs,
+        "cancel": cmd_cancel,
     }[opts.command]
     return handler(opts)
 
 
-def _config(opts: argparse.Namespace) -> Config:
-    from imagen_tui.backends.config import load_config, resolve_config_path
+def _engine(opts: argparse.Namespace) -> Engine:
+    from imagen_tui.backends import Engine
 
-    return load_config(resolve_config_path(opts.config))
+    return Engine.open(opts.config)
 
 
 def cmd_config(opts: argparse.Namespace) -> int:
-    from imagen_tui.backends.config import resolve_config_path, sample_config, validate_file
+    from imagen_tui.backends import resolve_config_path, sample_config, validate_file
 
     if opts.action == "init":
         sys.stdout.write(sample_config())
@@ -91,42 +101,36 @@ def cmd_config(opts: argparse.Namespace) -> int:
 def cmd_backends(opts: argparse.Namespace) -> int:
     from . import backends_report
 
-    config = _config(opts)
+    engine = _engine(opts)
     if opts.name:
-        print(backends_report.describe_options(config, opts.name))
+        print(backends_report.describe_options(engine, opts.name))
     else:
-        print(backends_report.overview(config))
+        print(backends_report.overview(engine))
     return EXIT_OK
 
 
 def _store(opts: argparse.Namespace) -> HistoryStore:
-    from imagen_tui.backends.store.history import HistoryStore
-
-    config = _config(opts)
-    out = config.output
-    return HistoryStore(out.dir, out.naming, sidecar=out.sidecar)
+    return _engine(opts).history
 
 
 def cmd_history(opts: argparse.Namespace) -> int:
     if opts.limit < 1:
         raise UsageError(f"--limit must be at least 1, got {opts.limit}")
     store = _store(opts)
-    index = store.index
     if opts.reindex:
-        indexed = index.reindex()
-        skipped = index.last_reindex.skipped if index.last_reindex else 0
-        note = f", {skipped} unreadable sidecars skipped" if skipped else ""
-        print(f"reindexed {store.output_dir}: {indexed} images{note}", file=sys.stderr)
-    rows = index.search(
+        result = store.reindex()
+        note = f", {result.skipped} unreadable sidecars skipped" if result.skipped else ""
+        print(f"reindexed {store.output_dir}: {result.indexed} images{note}", file=sys.stderr)
+    page = store.page(
         opts.search, limit=opts.limit, favourites=opts.favourites, trashed=opts.trashed
     )
-    for row in rows:
+    for row in page.rows:
         if opts.json:
             print(json.dumps(_row_json(row)))
         else:
             fav = "*" if row.favourite else " "
-            print(f"{fav} {row.path}\t{_one_line(row.prompt, 80)}")
-    index.close()
+            print(f"{fav} {one_line(row.path, None)}\t{one_line(row.prompt, 80)}")
+    store.close()
     return EXIT_OK
 
 
@@ -136,15 +140,10 @@ def _row_json(row: ImageRow) -> dict[str, Any]:
     return data
 
 
-def _one_line(text: str, width: int) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= width else flat[: width - 1] + "…"
-
-
 def cmd_usage(opts: argparse.Namespace) -> int:
     store = _store(opts)
-    rows = store.index.usage()
-    store.index.close()
+    rows = store.usage()
+    store.close()
     if opts.json:
         print(json.dumps(rows))
         return EXIT_OK
@@ -152,7 +151,7 @@ def cmd_usage(opts: argparse.Namespace) -> int:
         print("no images yet")
     for row in rows:
         cost = row.get("cost_usd") or 0.0
-        print(f"{row['backend']:<20} {row['images']:>7} images  ${cost:,.4f}")
+        print(f"{one_line(row['backend']):<20} {row['images']:>7} images  ${cost:,.4f}")
     return EXIT_OK
 
 
@@ -160,7 +159,60 @@ def cmd_view(opts: argparse.Namespace) -> int:
     path = Path(opts.path).expanduser()
     if not path.is_file():
         raise UsageError(f"view: no such image: {opts.path}")
-    config = _config(opts)
+    engine = _engine(opts)
     from .viewer import run_viewer
 
-    return run_viewer(path.resolve(), config.preview.renderer)
+    return run_viewer(path.resolve(), engine.config.preview.renderer)
+
+
+def cmd_jobs(opts: argparse.Namespace) -> int:
+    if opts.limit < 1:
+        raise UsageError(f"--limit must be at least 1, got {opts.limit}")
+    engine = _engine(opts)
+    asyncio.run(engine.start())  # marks jobs of dead processes, so the list tells the truth
+    jobs = engine.list_jobs(states=set(opts.state) if opts.state else None, limit=opts.limit)
+    for job in jobs:
+        print(json.dumps(_job_json(job)) if opts.json else _job_line(job))
+    if not jobs and not opts.json:
+        print("no jobs yet", file=sys.stderr)
+    return EXIT_OK
+
+
+def _job_json(job: Job) -> dict[str, Any]:
+    return {
+        "id": job.id, "state": str(job.state), "backend": job.request.backend,
+        "prompt": job.user_prompt or job.request.prompt, "progress": round(job.progress, 3),
+        "message": job.message, "seed": job.seed, "created_at": job.created_at,
+        "updated_at": job.updated_at, "started_at": job.started_at,
+        "finished_at": job.finished_at, "error_code": job.error_code,
+        "error_message": job.error_message, "output_path": job.output_path,
+        "cost_usd": job.cost_usd, "pid": job.pid, "remote_id": job.remote_id,
+        "cancel_requested": job.cancel_requested,
+    }  # fmt: skip
+
+
+def _job_line(job: Job) -> str:
+    status = str(job.state)
+    if job.state.value == "running":
+        status = f"running {job.progress:.0%}"
+    detail = job.output_path or job.error_message or job.message or ""
+    prompt = one_line(job.user_prompt or job.request.prompt, 40)
+    backend = one_line(job.request.backend, 12)
+    return f"{job.id}  {status:<12} {backend:<12} {prompt:<40} {one_line(detail, None)}"
+
+
+def cmd_cancel(opts: argparse.Namespace) -> int:
+    engine = _engine(opts)
+
+    async def cancel() -> bool:
+        await engine.start(settle_orphans=False)
+        try:
+            return await engine.cancel(opts.job_id)
+        finally:
+            await engine.aclose()
+
+    if asyncio.run(cancel()):
+        print(f"cancel requested for job {opts.job_id}; its process stops it within a second")
+        return EXIT_OK
+    fail(f"error: no queued or running job {one_line(opts.job_id)} (see {PROG} jobs)")
+    return EXIT_FAILED

@@ -13,7 +13,6 @@ import hashlib
 import io
 import math
 import random
-import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
@@ -248,34 +247,37 @@ class MockBackend(Backend):
         }
     )
 
-    @property
-    def _opts(self) -> MockOptions:
-        return cast(MockOptions, self.options)
-
-    def estimate_cost(self, request: GenerationRequest) -> float | None:
+    def estimate_cost(self, request: GenerationRequest, options: BackendOptions) -> float | None:
         return 0.0
 
-    def _failure(self) -> ImagenError:
-        code = cast(ErrorCode, self._opts.fail_with)
-        retry_after = self._opts.retry_after_s if code is ErrorCode.RATE_LIMITED else None
+    @staticmethod
+    def _failure(opts: MockOptions) -> ImagenError:
+        code = cast(ErrorCode, opts.fail_with)
+        retry_after = opts.retry_after_s if code is ErrorCode.RATE_LIMITED else None
         detail = f"mock backend configured with fail_with={code.value}"
         return ImagenError(code, detail, retry_after=retry_after)
 
     async def generate(self, request: GenerationRequest, ctx: JobContext) -> ImageResult:
-        """Simulate the steps, then render off the event loop so big sizes block nobody."""
-        opts = self._opts
-        seed = request.seed if request.seed is not None else secrets.randbelow(2**32)
+        """Simulate the steps, then render off the event loop so big sizes block nobody.
+
+        The engine resolves the seed before queueing (SEED capability); a request without one
+        here is a bug in the caller.
+        """
+        opts = cast(MockOptions, ctx.options)
+        if request.seed is None:
+            raise ImagenError(ErrorCode.INTERNAL, "mock was given no seed")
+        seed = request.seed
         steps = request.steps or opts.steps
         reference = None
         if request.references:
             reference = await asyncio.to_thread(load_reference, request.references[0])
         for i in range(steps):
             if opts.fail_with is not None and i >= opts.fail_after_steps:
-                raise self._failure()
+                raise self._failure(opts)
             await asyncio.sleep(opts.latency_s / steps)  # sleep(0) still yields to other jobs
             ctx.progress((i + 1) / steps, f"step {i + 1}/{steps}")
         if opts.fail_with is not None:
-            raise self._failure()
+            raise self._failure(opts)
         data = await asyncio.to_thread(_render_png, request, seed, reference)
         return ImageResult(
             data=data,

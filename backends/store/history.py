@@ -1,21 +1,28 @@
-"""The history store: image files + sidecars (the truth) and the index (the cache)."""
+"""The history store: image files + sidecars (the truth), the index (the cache) and thumbnails.
+
+Every method blocks (file and SQLite I/O): the engine calls them from a worker thread, and the
+workbench from thread workers. Expected failures raise `StoreError` naming the path.
+"""
 
 from __future__ import annotations
 
-import struct
+import errno
+import sqlite3
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..models import ImageResult, Job
-from . import files, pngmeta
+from ..errors import StoreError
+from ..models import GenerationRequest, ImageResult, Job
+from . import files, sidecar
 
 if TYPE_CHECKING:
-    from .index import Index
-
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+    from .index import Index, PageCursor
+    from .index_rows import ImageRow, ReindexResult
+    from .thumbs import ThumbCache
 
 
 @dataclass(frozen=True)
@@ -25,55 +32,31 @@ class SavedImage:
     metadata: dict[str, Any]
 
 
-def image_size(data: bytes) -> tuple[int, int] | None:
-    """Width and height from a PNG header without decoding it."""
-    if data[:8] == PNG_SIGNATURE and len(data) >= 24:
-        width, height = struct.unpack(">II", data[16:24])
-        return width, height
-    return None
+@dataclass(frozen=True)
+class HistoryPage:
+    """One page of history, newest first; pass `next` as `after` for the following page."""
 
-
-def build_metadata(job: Job, result: ImageResult, backend_type: str) -> dict[str, Any]:
-    """The sidecar and PNG-chunk metadata of one image. Never holds a credential."""
-    req = job.request
-    width, height = image_size(result.data) or (req.width, req.height)
-    finished = datetime.fromtimestamp(job.finished_at or job.created_at).astimezone()
-    original = req.model_dump(mode="json")
-    original.update(prompt=job.user_prompt or req.prompt, negative=job.user_negative, count=1)
-    return {
-        "version": 1,
-        "prompt": req.prompt,
-        "negative": req.negative,
-        "backend": req.backend,
-        "backend_type": backend_type,
-        "model": result.model,
-        "seed": result.seed if result.seed is not None else req.seed,
-        "steps": req.steps or result.metadata.get("steps"),
-        "width": width,
-        "height": height,
-        "style": req.style,
-        "created_at": finished.isoformat(timespec="seconds"),
-        "latency_s": round(job.elapsed, 3),
-        "cost_usd": result.cost_usd,
-        "revised_prompt": result.revised_prompt,
-        "favourite": False,
-        "tags": [],
-        "job_id": job.id,
-        "request": original,
-        "provider": result.metadata,
-    }
+    rows: list[ImageRow]
+    next: PageCursor | None
 
 
 class HistoryStore:
     """Writes images where the naming template says and keeps the index in step."""
 
     def __init__(
-        self, output_dir: Path, naming: str, *, sidecar: bool = True, index_path: Path | None = None
+        self,
+        output_dir: Path,
+        naming: str,
+        *,
+        sidecar: bool = True,
+        index_path: Path | None = None,
+        thumbs_dir: Path | None = None,
     ) -> None:
         self.output_dir = output_dir
         self.naming = naming
         self.sidecar = sidecar
         self._index_path = index_path
+        self._thumbs_dir = thumbs_dir
 
     def check_writable(self) -> str | None:
         """None when the output dir can take files, else one line naming it."""
@@ -83,7 +66,17 @@ class HistoryStore:
     def index(self) -> Index:
         from .index import open_index  # sqlite is only needed once something is recorded
 
-        return open_index(self.output_dir, self._index_path)
+        try:
+            return open_index(self.output_dir, self._index_path)
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError(_index_problem(exc, self._index_path), self._index_path) from None
+
+    @cached_property
+    def thumbs(self) -> ThumbCache:
+        from ..paths import thumbs_dir
+        from .thumbs import ThumbCache
+
+        return ThumbCache(self._thumbs_dir or thumbs_dir())
 
     def close(self) -> None:
         """Close the index if it was opened."""
@@ -91,11 +84,35 @@ class HistoryStore:
         if index is not None:
             index.close()
 
+    # -- writing ----------------------------------------------------------------------------
+
+    def save(self, job: Job, result: ImageResult, backend_type: str) -> SavedImage:
+        """Write one image (and its sidecar) atomically, never overwriting, and index it.
+
+        The image is written last-visible-first: sidecar problems remove the image again, so
+        image and sidecar land together or not at all. An index failure keeps the files (the
+        truth) and they are indexed on the next open. Raises StoreError naming the path.
+        """
+        saved = self.write(job, result, backend_type)
+        # The files are the truth: if the index cannot take the row now (locked, full), the
+        # next reindex or automatic rebuild picks the image up.
+        with suppress(StoreError, sqlite3.Error, OSError):
+            self.index.add_image(saved.path, saved.metadata)
+        return saved
+
     def write(self, job: Job, result: ImageResult, backend_type: str) -> SavedImage:
-        """Write one image (and its sidecar) atomically; never overwrites. Thread-safe."""
-        meta = build_metadata(job, result, backend_type)
+        """Write the image and its sidecar (no index); StoreError naming the path on failure."""
+        from ..imageheader import sniff
+        from . import pngmeta
+
+        if result.mime_type is None or result.width is None:  # the bytes decide, not the label
+            header = sniff(result.data)
+            if header is not None:
+                result.mime_type = header.mime_type
+                result.width, result.height = header.width, header.height
+        meta = sidecar.build(job, result, backend_type)
         data = result.data
-        if data[:8] == PNG_SIGNATURE:
+        if result.mime_type == "image/png":
             data = pngmeta.embed(data, meta, pngmeta.a1111_parameters(meta))
         fields = files.NameFields(
             when=datetime.fromtimestamp(job.started_at or job.created_at),
@@ -106,41 +123,148 @@ class HistoryStore:
             ext=result.extension,
         )
         target = files.safe_join(self.output_dir, files.render_name(self.naming, fields))
-        path = files.write_new_file(target, data)
-        sidecar = None
+        try:
+            path = files.write_new_file(target, data)
+        except OSError as exc:
+            raise StoreError(_write_problem(exc, target), target) from None
+        side = None
         if self.sidecar:
-            sidecar = files.sidecar_path(path)
-            files.write_json_atomic(sidecar, meta)
-        return SavedImage(path, sidecar, meta)
+            side = files.sidecar_path(path)
+            try:
+                files.write_json_atomic(side, meta)
+            except OSError as exc:
+                path.unlink(missing_ok=True)
+                raise StoreError(_write_problem(exc, side), side) from None
+        return SavedImage(path, side, meta)
 
     def record(self, saved: SavedImage) -> None:
         """Add a written image to the index."""
         self.index.add_image(saved.path, saved.metadata)
 
-    def record_job(self, job: Job) -> None:
-        self.index.upsert_job(job)
+    # -- reading ----------------------------------------------------------------------------
+
+    def page(
+        self,
+        query: str | None = None,
+        *,
+        favourites: bool = False,
+        trashed: bool = False,
+        after: PageCursor | None = None,
+        limit: int = 100,
+    ) -> HistoryPage:
+        """Up to `limit` images newest first, after the cursor of the previous page."""
+        rows = self.index.search(
+            query, limit=limit, after=after, favourites=favourites, trashed=trashed
+        )
+        nxt = (rows[-1].created_at, rows[-1].id) if len(rows) == limit else None
+        return HistoryPage(rows, nxt)
+
+    def count(
+        self, query: str | None = None, *, favourites: bool = False, trashed: bool = False
+    ) -> int:
+        return self.index.count(query, favourites=favourites, trashed=trashed)
+
+    def changed_since(self, cursor: int = 0) -> tuple[list[ImageRow], int]:
+        """Rows added or changed since `cursor` (0 = all) and the next cursor."""
+        return self.index.changed_since(cursor)
+
+    def get(self, image: Path) -> ImageRow | None:
+        return self.index.get(image)
+
+    def metadata(self, image: Path) -> dict[str, Any]:
+        """Sidecar first, then the embedded chunks; StoreError if the image does not exist."""
+        if not Path(image).is_file():
+            raise StoreError(f"no such image: {image}", image)
+        return sidecar.metadata(Path(image))
+
+    def request_for(self, image: Path) -> GenerationRequest:
+        """The request that makes `image` again (for re-run, vary seed, edit)."""
+        try:
+            return sidecar.request_from(self.metadata(image))
+        except ValueError as exc:
+            raise StoreError(f"{image}: {exc}", image) from None
+
+    def thumbnail(self, image: Path, max_w: int, max_h: int) -> Path:
+        """A cached PNG of `image` within `max_w`×`max_h` pixels; StoreError if unreadable."""
+        try:
+            return self.thumbs.get(Path(image), max_w, max_h)
+        except ValueError as exc:
+            raise StoreError(str(exc), image) from None
+
+    def usage(self) -> list[dict[str, Any]]:
+        return self.index.usage()
+
+    def reindex(self) -> ReindexResult:
+        """Rebuild the index from the files; returns images indexed and sidecars skipped."""
+        self.index.reindex()
+        from .index_rows import ReindexResult
+
+        return self.index.last_reindex or ReindexResult(0, 0)
+
+    def roots(self) -> list[Path]:
+        """Folders whose images this history shows (to watch for new files)."""
+        return [self.output_dir]
+
+    # -- changing ---------------------------------------------------------------------------
 
     def set_favourite(self, image: Path, value: bool) -> None:
         """Favourites live in the sidecar (the truth) and the index (the cache)."""
-        sidecar = files.sidecar_path(image)
-        if sidecar.exists():
-            import json
-
-            meta = json.loads(sidecar.read_text(encoding="utf-8"))
+        meta = sidecar.read(image)
+        if meta is not None:
             meta["favourite"] = value
-            files.write_json_atomic(sidecar, meta)
+            try:
+                files.write_json_atomic(files.sidecar_path(image), meta)
+            except OSError as exc:
+                raise StoreError(_write_problem(exc, image), image) from None
         self.index.set_favourite(image, value)
 
     def trash(self, image: Path) -> Path:
         from . import trash
 
-        moved = trash.trash(self.output_dir, image)
+        moved = _moving(trash.trash, self.output_dir, image)
         self.index.move_image(image, moved, trashed=True)
         return moved
 
     def restore(self, trashed_image: Path) -> Path:
         from . import trash
 
-        back = trash.restore(self.output_dir, trashed_image)
+        back = _moving(trash.restore, self.output_dir, trashed_image)
         self.index.move_image(trashed_image, back, trashed=False)
         return back
+
+    def purge(self, trashed_image: Path) -> None:
+        """Delete a trashed image and its sidecar for good."""
+        from . import trash
+
+        _moving(trash.purge, self.output_dir, trashed_image)
+        self.index.remove_image(trashed_image)
+
+
+def _moving(move: Any, output_dir: Path, image: Path) -> Any:
+    try:
+        return move(output_dir, image)
+    except (ValueError, FileExistsError, FileNotFoundError, IsADirectoryError) as exc:
+        raise StoreError(str(exc), image) from None
+    except OSError as exc:
+        raise StoreError(_write_problem(exc, image), image) from None
+
+
+def _write_problem(exc: OSError, path: Path) -> str:
+    """One line naming the path and what to do, for the errors a user can fix."""
+    if exc.errno == errno.ENOSPC or exc.errno == errno.EDQUOT:
+        return f"no space left on the device for {path}: free some space and try again"
+    if exc.errno == errno.EROFS:
+        return f"{path} is on a read-only file system: choose another [output] dir"
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return f"permission denied writing {path}: check the folder's permissions"
+    return f"cannot write {path}: {exc.strerror or exc}"
+
+
+def _index_problem(exc: BaseException, path: Path | None) -> str:
+    where = path or "the index"
+    text = str(exc).lower()
+    if "locked" in text or "busy" in text:
+        return f"the index {where} is locked by another process; try again in a moment"
+    if isinstance(exc, OSError) and exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return f"cannot open the index {where}: {exc.strerror}; check the state dir's permissions"
+    return f"cannot open the index {where}: {exc}"

@@ -1,4 +1,4 @@
-"""The SQLite index: a cache over the image files and sidecars, plus the job log.
+"""The SQLite index: a cache over the image files and sidecars.
 
 The files are the truth: `reindex()` rebuilds the images tables from them at any time, and a
 corrupt or outdated database is moved aside and rebuilt instead of failing. Every write is a
@@ -16,9 +16,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
-from imagen_tui.backends.models import Job
 from imagen_tui.backends.store import index_schema as schema
-from imagen_tui.backends.store import jobs_log
 from imagen_tui.backends.store.index_rows import (
     ImageRow,
     ReindexResult,
@@ -29,18 +27,37 @@ from imagen_tui.backends.store.index_rows import (
     walk_images,
 )
 
-__all__ = ["ImageRow", "Index", "ReindexResult", "fts_query", "open_index"]
+__all__ = ["ImageRow", "Index", "PageCursor", "ReindexResult", "fts_query", "open_index"]
+
+PageCursor = tuple[float, int]
+"""Where a page ended: (created_at, id) of its last row. Keyset paging, so a page stays right
+while images are added above it."""
+_NEXT_SEQ = "(SELECT coalesce(max(seq), 0) + 1 FROM images)"
 
 _LISTED = "id, path, prompt, negative, backend, model, seed, steps, width, height, created_at, "
 _LISTED += "cost_usd, favourite, trashed, sidecar"
 _INSERT = (
-    f"INSERT INTO images ({', '.join(schema.IMAGE_COLUMNS)}) "
-    f"VALUES ({', '.join('?' * len(schema.IMAGE_COLUMNS))})"
+    f"INSERT INTO images ({', '.join(schema.IMAGE_COLUMNS)}, seq) "
+    f"VALUES ({', '.join('?' * len(schema.IMAGE_COLUMNS))}, {_NEXT_SEQ})"
 )
 _UPSERT = (
     _INSERT
     + " ON CONFLICT (path) DO UPDATE SET "
     + ", ".join(f"{column} = excluded.{column}" for column in schema.IMAGE_COLUMNS[1:])
+    + ", seq = excluded.seq"
+)
+# Reindex keeps a row (and its id) when nothing changed; favourites set only in the index stay.
+_REINDEX_UPSERT = (
+    _INSERT
+    + " ON CONFLICT (path) DO UPDATE SET "
+    + ", ".join(
+        f"{column} = excluded.{column}"
+        for column in schema.IMAGE_COLUMNS[1:]
+        if column != "favourite"
+    )
+    + ", favourite = max(favourite, excluded.favourite), seq = CASE WHEN "
+    + " OR ".join(f"{c} IS NOT excluded.{c}" for c in ("prompt", "trashed", "sidecar", "metadata"))
+    + " THEN excluded.seq ELSE seq END"
 )
 
 
@@ -181,7 +198,8 @@ class Index:
         with self._tx() as conn:
             conn.execute("DELETE FROM images WHERE path = ?", (new_key,))
             moved = conn.execute(
-                "UPDATE images SET path = ?, trashed = ?, sidecar = ? WHERE path = ?",
+                f"UPDATE images SET path = ?, trashed = ?, sidecar = ?, seq = {_NEXT_SEQ} "
+                "WHERE path = ?",
                 (new_key, int(trashed), sidecar, path_key(old)),
             ).rowcount
             if not moved:
@@ -193,7 +211,7 @@ class Index:
         """Set the favourite flag (also inside the stored metadata, so `get()` agrees)."""
         with self._tx() as conn:
             conn.execute(
-                "UPDATE images SET favourite = ?, "
+                f"UPDATE images SET favourite = ?, seq = {_NEXT_SEQ}, "
                 "metadata = json_set(metadata, '$.favourite', json(?)) WHERE path = ?",
                 (int(value), "true" if value else "false", path_key(path)),
             )
@@ -214,20 +232,33 @@ class Index:
         query: str | None = None,
         *,
         limit: int = 50,
-        offset: int = 0,
+        after: PageCursor | None = None,
         favourites: bool = False,
         trashed: bool = False,
     ) -> list[ImageRow]:
         """Images newest first; `query` matches prompt/negative words (last word as prefix).
 
-        `trashed=False` leaves trashed images out, `trashed=True` returns only them.
-        Rows come without `metadata`; use `get()` for that.
+        `after` is the (created_at, id) of the last row of the previous page (keyset paging:
+        stable while images are added). `trashed=False` leaves trashed images out,
+        `trashed=True` returns only them. Rows come without `metadata`; use `get()` for that.
         """
         where, params = self._where(query, favourites, trashed)
+        if after is not None:
+            where += " AND (created_at < ? OR (created_at = ? AND id < ?))"
+            params += [after[0], after[0], after[1]]
         sql = f"SELECT {_LISTED} FROM images WHERE {where} "
-        sql += "ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?"
-        rows = self._db.execute(sql, (*params, limit, max(offset, 0)))
+        sql += "ORDER BY created_at DESC, id DESC LIMIT ?"
+        rows = self._db.execute(sql, (*params, limit))
         return [image_row(row) for row in rows]
+
+    @schema.guarded
+    def changed_since(self, cursor: int = 0, limit: int = 500) -> tuple[list[ImageRow], int]:
+        """Rows added or changed after `cursor` (0 = all), oldest change first, and the next
+        cursor. Removed rows are not reported: callers re-page to drop them."""
+        sql = f"SELECT {_LISTED}, seq FROM images WHERE seq > ? ORDER BY seq LIMIT ?"
+        rows = self._db.execute(sql, (int(cursor), limit)).fetchall()
+        next_cursor = rows[-1][-1] if rows else int(cursor)
+        return [image_row(row[:-1]) for row in rows], next_cursor
 
     @schema.guarded
     def count(
@@ -268,39 +299,20 @@ class Index:
             skipped += bad
             rows.append(row_values(image, meta, meta_json, used, trashed))
         # Bulk path: per-row FTS triggers would double the cost; rebuild the FTS index once.
+        # Upsert by path, so the ids of images still on disk survive a reindex.
         for name in schema.TRIGGER_NAMES:
             conn.execute(f"DROP TRIGGER IF EXISTS {name}")
-        conn.execute("DELETE FROM images")
-        conn.executemany(_INSERT, rows)
+        conn.execute("CREATE TEMP TABLE IF NOT EXISTS seen (path TEXT PRIMARY KEY)")
+        conn.execute("DELETE FROM temp.seen")
+        conn.executemany("INSERT OR IGNORE INTO temp.seen VALUES (?)", ((r[0],) for r in rows))
+        conn.execute("DELETE FROM images WHERE path NOT IN (SELECT path FROM temp.seen)")
+        conn.executemany(_REINDEX_UPSERT, rows)
+        conn.execute("DELETE FROM temp.seen")
         conn.execute("INSERT INTO images_fts (images_fts) VALUES ('rebuild')")
         for statement in schema.FTS_TRIGGERS:
             conn.execute(statement)
         self.last_reindex = ReindexResult(len(rows), skipped)
         return self.last_reindex
-
-    # -- job log --------------------------------------------------------------------------
-
-    @schema.guarded
-    def upsert_job(self, job: Job) -> None:
-        """Record the job's current state (cheap: one statement in a short transaction)."""
-        with self._tx() as conn:
-            jobs_log.upsert(conn, job)
-
-    @schema.guarded
-    def get_job(self, job_id: str) -> Job | None:
-        return jobs_log.get(self._db, job_id)
-
-    @schema.guarded
-    def jobs(
-        self, *, states: set[str] | None = None, since: float | None = None, limit: int = 200
-    ) -> list[Job]:
-        """Logged jobs newest first, optionally only those in `states` or created since `since`."""
-        return jobs_log.select(self._db, states=states, since=since, limit=limit)
-
-    @schema.guarded
-    def unfinished_jobs(self) -> list[Job]:
-        """Queued or running jobs, oldest first (resume order after a crash)."""
-        return jobs_log.select(self._db, states=jobs_log.UNFINISHED, limit=-1, oldest_first=True)
 
     @schema.guarded
     def usage(self) -> list[dict[str, Any]]:

@@ -14,6 +14,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from ..imageheader import read_header
+
 IMAGE_EXTS = frozenset({".png", ".jpg", ".jpeg", ".webp"})
 _INT64 = 2**63
 
@@ -165,13 +167,24 @@ def row_values(
     created = _epoch(meta.get("created_at"))
     if created is None:
         created = _mtime(path)
+    width, height = _int(meta.get("width")) or 0, _int(meta.get("height")) or 0
+    if width <= 0 or height <= 0:  # foreign or stripped metadata: the header knows
+        width, height = _header_size(path)
     return (
         path, _str(meta.get("prompt")), _str(meta.get("negative")), _str(meta.get("backend")),
         _opt_str(meta.get("model")), _int(meta.get("seed")), _int(meta.get("steps")),
-        _int(meta.get("width")) or 0, _int(meta.get("height")) or 0, created,
+        width, height, created,
         _float(meta.get("cost_usd")), int(meta.get("favourite") is True), int(trashed),
         sidecar, meta_json,
     )  # fmt: skip
+
+
+def _header_size(path: str) -> tuple[int, int]:
+    try:
+        header = read_header(path)
+    except OSError:
+        return 0, 0
+    return (header.width, header.height) if header else (0, 0)
 
 
 def _str(value: Any) -> str:

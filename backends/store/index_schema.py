@@ -14,7 +14,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Concatenate, ParamSpec, Protocol, TypeVar
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""2: the job log moved to its own file (store/joblog.py); `seq` orders changes."""
 
 IMAGE_COLUMNS = (
     "path", "prompt", "negative", "backend", "model", "seed", "steps", "width", "height",
@@ -39,9 +40,11 @@ IMAGES_DDL = (
         favourite INTEGER NOT NULL DEFAULT 0,
         trashed INTEGER NOT NULL DEFAULT 0,
         sidecar TEXT,
-        metadata TEXT NOT NULL DEFAULT '{}'
+        metadata TEXT NOT NULL DEFAULT '{}',
+        seq INTEGER NOT NULL DEFAULT 0
     )""",
-    "CREATE INDEX IF NOT EXISTS images_by_time ON images (trashed, created_at)",
+    "CREATE INDEX IF NOT EXISTS images_by_time ON images (trashed, created_at, id)",
+    "CREATE INDEX IF NOT EXISTS images_by_seq ON images (seq)",
     """CREATE VIRTUAL TABLE IF NOT EXISTS images_fts USING fts5(
         prompt, negative, content='images', content_rowid='id',
         tokenize='unicode61 remove_diacritics 2')""",
@@ -61,34 +64,6 @@ FTS_TRIGGERS = (
     END""",
 )
 TRIGGER_NAMES = ("images_ai", "images_ad", "images_au")
-JOBS_DDL = (
-    """CREATE TABLE IF NOT EXISTS jobs (
-        id TEXT PRIMARY KEY,
-        batch TEXT NOT NULL DEFAULT '',
-        idx INTEGER NOT NULL DEFAULT 0,
-        backend TEXT NOT NULL DEFAULT '',
-        state TEXT NOT NULL,
-        progress REAL NOT NULL DEFAULT 0,
-        message TEXT NOT NULL DEFAULT '',
-        prompt TEXT NOT NULL DEFAULT '',
-        created_at REAL NOT NULL,
-        started_at REAL,
-        finished_at REAL,
-        remote_id TEXT,
-        attempts INTEGER NOT NULL DEFAULT 0,
-        error_code TEXT,
-        error_message TEXT,
-        output_path TEXT,
-        sidecar_path TEXT,
-        seed INTEGER,
-        cost_usd REAL,
-        pid INTEGER,
-        request TEXT NOT NULL
-    )""",
-    "CREATE INDEX IF NOT EXISTS jobs_by_time ON jobs (created_at)",
-    "CREATE INDEX IF NOT EXISTS jobs_by_state ON jobs (state, created_at)",
-)
-
 _RECOVERABLE_CODES = frozenset({10, 11, 26})  # SQLITE_IOERR, _CORRUPT, _NOTADB
 
 P = ParamSpec("P")
@@ -163,7 +138,7 @@ def read_version(conn: sqlite3.Connection) -> int | None:
 def create_schema(conn: sqlite3.Connection) -> None:
     """Create every table (inside the caller's transaction) and record the schema version."""
     conn.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-    for statement in (*IMAGES_DDL, *FTS_TRIGGERS, *JOBS_DDL):
+    for statement in (*IMAGES_DDL, *FTS_TRIGGERS):
         conn.execute(statement)
     conn.execute(
         "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)",

@@ -1,4 +1,5 @@
-"""On-disk thumbnail cache keyed by content, so renames and touches never invalidate it."""
+"""On-disk thumbnail cache keyed by (real path, size, mtime): a hit costs one `stat`, never a read
+of the whole image. Rewriting an image in place changes its size or mtime, so it is re-made."""
 
 from __future__ import annotations
 
@@ -16,30 +17,35 @@ _DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, Image.Decompressio
 
 
 class ThumbCache:
-    """Thumbnails under `root/<key[:2]>/<key>-<w>x<h>.png`; key = blake2b of the image bytes."""
+    """Thumbnails under `root/<key[:2]>/<key>-<w>x<h>.png`; key = blake2b of (realpath, size,
+    mtime_ns), so a hit never reads the image."""
 
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
 
-    def path_for(self, data: bytes, max_w: int, max_h: int) -> Path:
-        """Where the thumbnail of these image bytes at this box size lives (or would)."""
-        key = hashlib.blake2b(data, digest_size=20).hexdigest()
+    def path_for(self, image: Path, max_w: int, max_h: int) -> Path:
+        """Where the thumbnail of `image` at this box size lives (or would); OSError if missing."""
+        real = os.path.realpath(image)
+        st = os.stat(real)
+        ident = f"{real}\0{st.st_size}\0{st.st_mtime_ns}".encode("utf-8", "surrogateescape")
+        key = hashlib.blake2b(ident, digest_size=20).hexdigest()
         return self.root / key[:2] / f"{key}-{max_w}x{max_h}.png"
 
     def get(self, image: Path, max_w: int, max_h: int) -> Path:
-        """Path of a PNG thumbnail of `image` fitting `max_w`×`max_h`, made on a miss.
+        """Path of a PNG thumbnail of `image` fitting `max_w`×`max_h` pixels, made on a miss.
 
         ValueError if the image cannot be read or decoded.
         """
         if max_w < 1 or max_h < 1:
             raise ValueError(f"thumbnail box must be positive, not {max_w}x{max_h}")
         try:
+            target = self.path_for(image, max_w, max_h)
+            if target.is_file():
+                return target
             data = Path(image).read_bytes()
         except OSError as exc:
             raise ValueError(f"cannot read image {image}: {exc.strerror or exc}") from exc
-        target = self.path_for(data, max_w, max_h)
-        if not target.is_file():
-            write_bytes_atomic(target, _render(image, data, max_w, max_h))
+        write_bytes_atomic(target, _render(image, data, max_w, max_h))
         return target
 
     def get_image(self, image: Path, max_w: int, max_h: int) -> Image.Image:

@@ -21,12 +21,12 @@ def write_config(isolated_env: dict[str, Path], text: str) -> Path:
     [
         (["--once", "   "], "empty prompt"),
         (["--once", "x", "--size", "big"], "invalid --size 'big'"),
-        (["--once", "x", "--size", "10x10"], "64-4096"),
-        (["--once", "x", "--size", "5000x512"], "out of range"),
-        (["--once", "x", "--seed", "-1"], "--seed must be"),
-        (["--once", "x", "--steps", "0"], "--steps must be"),
-        (["--once", "x", "--steps", "-3"], "--steps must be"),
-        (["--once", "x", "-n", "0"], "-n must be"),
+        (["--once", "x", "--size", "10x10"], "--size: 10 px is outside 64..4096"),
+        (["--once", "x", "--size", "5000x512"], "--size: 5000 px is outside 64..4096"),
+        (["--once", "x", "--seed", "-1"], "--seed: -1 is outside 0..4294967295"),
+        (["--once", "x", "--steps", "0"], "--steps: 0 is outside 1..500"),
+        (["--once", "x", "--steps", "-3"], "--steps: -3 is outside"),
+        (["--once", "x", "-n", "0"], "-n: 0 is outside 1..64"),
         (["--once", "x", "--seed", "abc"], "invalid int value"),
         (["--once", "x", "--backend", "nope"], "unknown backend 'nope'; configured: mock"),
         (["--once", "x", "--style", "noir"], "style"),
@@ -137,4 +137,4 @@ def test_bad_flag_lookup_is_a_usage_error_naming_the_flag(isolated_env: dict[str
     res = cli("--once", "x", "--backend", "mock", "--style", "noir")
     assert res.returncode == 2
     line = one_line(res.stderr)
-    assert line.startswith("imagen-tui: error: --style noir: ") and "film" in line
+    assert line.startswith("imagen-tui: error: --style: unknown style 'noir'") and "film" in line

@@ -112,7 +112,7 @@ def test_ctrl_c_cancels_cleanly_with_130_and_no_partial_file(tmp_path: Path) -> 
     )  # fmt: skip
     try:
         deadline = time.monotonic() + 20
-        index = Path(os.environ["XDG_STATE_HOME"]) / "imagen-tui" / "index.sqlite3"
+        index = Path(os.environ["XDG_STATE_HOME"]) / "imagen-tui" / "jobs.sqlite3"
         while not index.exists() and time.monotonic() < deadline:
             time.sleep(0.05)
         time.sleep(0.3)
@@ -125,7 +125,7 @@ def test_ctrl_c_cancels_cleanly_with_130_and_no_partial_file(tmp_path: Path) -> 
     assert out == ""
     assert [p for p in out_dir.rglob("*") if p.is_file()] == []
     with sqlite3.connect(index) as conn:
-        states = conn.execute("SELECT state FROM jobs").fetchall()
+        states = conn.execute("SELECT state FROM jobs").fetchall()  # the job log's own file
     assert states == [("cancelled",)]
 
 

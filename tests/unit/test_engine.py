@@ -20,6 +20,7 @@ from imagen_tui.backends.events import EventKind, JobEvent
 from imagen_tui.backends.models import GenerationRequest, ImageResult, Job, JobState
 from imagen_tui.backends.retry import RetryPolicy
 from imagen_tui.backends.store.history import HistoryStore
+from imagen_tui.backends.store.joblog import JobLog
 
 PNG_1PX = bytes.fromhex(
     "89504e470d0a1a0a0000000d4948445200000001000000010802000000907753de"
@@ -34,11 +35,20 @@ class ScriptedBackend(Backend):
 
     type_name = "scripted"
     description = "test double"
-    capabilities = frozenset({Capability.TXT2IMG, Capability.CANCEL, Capability.RESUME})
     behaviour: Behaviour
     log: list[str] = []
     running = 0
     peak = 0
+
+    capabilities = frozenset(
+        {
+            Capability.TXT2IMG,
+            Capability.CANCEL,
+            Capability.RESUME,
+            Capability.SEED,
+            Capability.NEGATIVE,
+        }
+    )
 
     async def generate(self, request: GenerationRequest, ctx: JobContext) -> ImageResult:
         cls = type(self)
@@ -83,11 +93,13 @@ def make_engine(tmp_path: Path, toml: str = "", *, store: bool = False, retries:
         '[backends.b]\ntype = "scripted"\nmax_concurrent = 4\n' + toml
     )
     config = load_config(cfg)
-    history = None
+    history = log = None
     if store:
         out = tmp_path / "out"
         history = HistoryStore(out, "{slug}-{n}.{ext}", index_path=tmp_path / "index.sqlite3")
-    return Engine(config, history, retry=RetryPolicy(retries=retries, base_s=0.01, cap_s=0.05))
+        log = JobLog(tmp_path / "jobs.sqlite3")
+    policy = RetryPolicy(retries=retries, base_s=0.01, cap_s=0.05)
+    return Engine(config, history, job_log=log, retry=policy)
 
 
 def request(prompt: str = "fox", backend: str = "a", **kw) -> GenerationRequest:
@@ -202,7 +214,7 @@ def test_cancel_running_calls_remote_cancel_queued_does_not(tmp_path: Path) -> N
         engine = make_engine(tmp_path)
         running, queued = engine.submit(request("one")) + engine.submit(request("two"))
         await asyncio.sleep(0.05)
-        assert engine.cancel(running.id) and engine.cancel(queued.id)
+        assert await engine.cancel(running.id) and await engine.cancel(queued.id)
         return await engine.wait([running, queued])
 
     running, queued = run(main())
@@ -213,7 +225,7 @@ def test_cancel_running_calls_remote_cancel_queued_does_not(tmp_path: Path) -> N
 
 
 def test_progress_reaches_every_subscriber_and_a_broken_one_is_isolated(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     first: list[JobEvent] = []
     second: list[JobEvent] = []
@@ -235,19 +247,23 @@ def test_progress_reaches_every_subscriber_and_a_broken_one_is_isolated(
     assert kinds[-1] is EventKind.DONE
     assert [e.job.progress for e in first if e.kind is EventKind.PROGRESS] == [0.5, 1.0]
     assert [e.kind for e in second] == kinds
-    assert "ui bug" in capsys.readouterr().err
+    assert "ui bug" in caplog.text
 
 
 def test_jobs_and_images_are_persisted_for_other_processes(tmp_path: Path) -> None:
     async def main() -> tuple[Engine, list[Job]]:
         engine = make_engine(tmp_path, store=True)
-        return engine, await engine.run(request("a red fox", count=2))
+        await engine.start()
+        jobs = await engine.run(request("a red fox", count=2))
+        await engine.aclose()
+        return engine, jobs
 
     engine, jobs = run(main())
     assert engine.store is not None
+    other = JobLog(tmp_path / "jobs.sqlite3")  # what another process sees
     for job in jobs:
         assert job.output_path and Path(job.output_path).is_file()
-        logged = engine.store.index.get_job(job.id)
+        logged = other.get(job.id)
         assert logged is not None
         assert (logged.state, logged.output_path) == (JobState.DONE, job.output_path)
     assert engine.store.index.count() == 2
@@ -263,19 +279,24 @@ def test_orphaned_job_is_resumed_by_remote_id(tmp_path: Path) -> None:
     orphan = Job(request=request(), state=JobState.RUNNING, remote_id="pred-42", pid=int(dead_pid))
     no_remote = Job(request=request("x"), state=JobState.RUNNING, pid=int(dead_pid))
     mine = Job(request=request("y"), state=JobState.RUNNING, pid=os.getppid())
-    for job in (orphan, no_remote, mine):
-        engine.store.index.upsert_job(job)
+    log = JobLog(tmp_path / "jobs.sqlite3")
+    log.record([orphan, no_remote, mine])
 
     async def main() -> list[Job]:
-        return await engine.wait(await engine.resume_orphans())
+        resumed = await engine.start()
+        done = await engine.wait(resumed)
+        await engine.aclose()
+        return done
 
     (resumed,) = run(main())
     assert resumed.id == orphan.id and resumed.state is JobState.DONE
     assert ScriptedBackend.log == ["resume pred-42"]
-    failed = engine.store.index.get_job(no_remote.id)
+    failed = log.get(no_remote.id)
     assert failed is not None and failed.state is JobState.FAILED
-    alive = engine.store.index.get_job(mine.id)
+    assert "ended before it finished" in (failed.error_message or "")
+    alive = log.get(mine.id)
     assert alive is not None and alive.state is JobState.RUNNING
+    assert log.get(orphan.id).state is JobState.DONE  # type: ignore[union-attr]
 
 
 def test_style_wraps_prompt_and_merges_negative(tmp_path: Path) -> None:
@@ -290,7 +311,7 @@ def test_retry_job_runs_the_same_request_again(tmp_path: Path) -> None:
     async def main() -> tuple[Job, Job]:
         engine = make_engine(tmp_path)
         (first,) = await engine.run(request("again", seed=5))
-        (second,) = await engine.wait([engine.retry_job(first.id)])
+        (second,) = await engine.wait([await engine.retry(first.id)])
         return first, second
 
     first, second = run(main())

@@ -9,7 +9,8 @@ from PIL import Image
 
 from imagen_tui.backends.models import GenerationRequest, ImageResult, Job
 from imagen_tui.backends.store import pngmeta
-from imagen_tui.backends.store.history import HistoryStore, build_metadata
+from imagen_tui.backends.store.history import HistoryStore
+from imagen_tui.backends.store.sidecar import build as build_metadata
 
 
 def png(width: int = 80, height: int = 72) -> bytes:

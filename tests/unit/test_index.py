@@ -16,7 +16,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from imagen_tui.backends.models import GenerationRequest, Job, JobState
 from imagen_tui.backends.store import index_schema
 from imagen_tui.backends.store.index import Index, ReindexResult, fts_query, open_index
 
@@ -77,7 +76,8 @@ def test_open_creates_schema_in_wal_mode(index: Index, db: Path) -> None:
         mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
     finally:
         conn.close()
-    assert {"meta", "images", "images_fts", "jobs"} <= names
+    assert {"meta", "images", "images_fts"} <= names
+    assert "jobs" not in names  # the job log lives in its own file (store/joblog.py)
     assert {"images_ai", "images_ad", "images_au"} <= names
     assert version == (str(index_schema.SCHEMA_VERSION),)
     assert mode == "wal"
@@ -92,7 +92,8 @@ def test_add_search_count_get(index: Index, out: Path) -> None:
     id_c = index.add_image(c, sidecar("green forest", 2, negative="fog"))
     assert prompts(index.search()) == ["a blue whale", "green forest", "a red fox"]
     assert index.count() == 3
-    assert prompts(index.search(limit=1, offset=1)) == ["green forest"]
+    (first,) = index.search(limit=1)
+    assert prompts(index.search(limit=1, after=(first.created_at, first.id))) == ["green forest"]
     row = index.get(c)
     assert row is not None
     assert (row.id, row.path, row.negative, row.seed, row.width, row.height) == (
@@ -212,7 +213,6 @@ def test_reindex_recovers_state_from_the_files(index: Index, out: Path) -> None:
     write_image(out, ".abc123.part", None)
     write_image(out, ".hidden/e.png", sidecar("hidden fox"))
     write_image(out, "notes.txt", None)
-    index.upsert_job(Job(request=GenerationRequest(prompt="job survives reindex")))
 
     assert index.reindex() == 6
     assert index.last_reindex == ReindexResult(indexed=6, skipped=1)
@@ -223,7 +223,6 @@ def test_reindex_recovers_state_from_the_files(index: Index, out: Path) -> None:
     assert index.count() == 5
     bare = index.get(out / "nosidecar.JPEG")
     assert (bare.prompt, bare.width, bare.sidecar) == ("", 0, None)
-    assert [job.request.prompt for job in index.jobs()] == ["job survives reindex"]
     # Idempotent, and the FTS index follows the rebuilt rows.
     assert index.reindex() == 6
     assert index.count("fox") == 3
@@ -384,46 +383,6 @@ def test_concurrent_opens_of_a_corrupt_index_rebuild_once(
     assert len(list(db.parent.glob("index.sqlite3.corrupt-*"))) == 1
     with Index.open(db, out) as index:
         _assert_filled(index)
-
-
-def make_job(prompt: str, created_at: float, **fields: object) -> Job:
-    request = GenerationRequest(
-        prompt=prompt, negative="neg", width=640, height=480, seed=7, steps=30, style="photo",
-        references=(Path("/tmp/ref.png"),), backend="openai-main", options={"quality": "high"},
-    )  # fmt: skip
-    return Job(request=request, created_at=created_at, **fields)
-
-
-def test_job_log_round_trip(index: Index) -> None:
-    job = make_job("a lighthouse", T0, batch="b1", index=2, pid=4242)
-    index.upsert_job(job)
-    assert index.get_job(job.id) == job
-    job.state, job.progress, job.message = JobState.RUNNING, 0.5, "step 15/30"
-    job.started_at, job.attempts, job.remote_id = T0 + 1, 1, "remote-9"
-    index.upsert_job(job)
-    job.state, job.finished_at, job.output_path = JobState.FAILED, T0 + 9, "/x/a.png"
-    job.error_code, job.error_message, job.seed, job.cost_usd = "timeout", "slow", 7, 0.04
-    job.sidecar_path = "/x/a.json"
-    index.upsert_job(job)
-    stored = index.get_job(job.id)
-    assert stored == job
-    assert stored.request.references == (Path("/tmp/ref.png"),)
-    assert index.get_job("nope") is None
-    assert len(index.jobs()) == 1
-
-
-def test_job_queries_and_unfinished(index: Index) -> None:
-    done = make_job("done", T0 + 1, state=JobState.DONE)
-    queued = make_job("queued", T0 + 2)
-    running = make_job("running", T0 + 3, state=JobState.RUNNING)
-    failed = make_job("failed", T0 + 4, state=JobState.FAILED)
-    for job in (running, done, failed, queued):
-        index.upsert_job(job)
-    assert [j.id for j in index.jobs()] == [failed.id, running.id, queued.id, done.id]
-    assert [j.id for j in index.jobs(limit=2)] == [failed.id, running.id]
-    assert [j.id for j in index.jobs(since=T0 + 2.5)] == [failed.id, running.id]
-    assert [j.id for j in index.jobs(states={"done", "failed"})] == [failed.id, done.id]
-    assert [j.id for j in index.unfinished_jobs()] == [queued.id, running.id]
 
 
 def test_usage_per_backend(index: Index, out: Path) -> None:

@@ -42,7 +42,8 @@ def run(
         if progress is not None:
             progress.append((fraction, message))
 
-    return asyncio.run(be.generate(request, JobContext(job_id="t", on_progress=on_progress)))
+    ctx = JobContext("t", be.options, on_progress=on_progress)
+    return asyncio.run(be.generate(request, ctx))
 
 
 def decode(result: ImageResult) -> Image.Image:
@@ -52,7 +53,9 @@ def decode(result: ImageResult) -> Image.Image:
 
 
 def req(**fields: Any) -> GenerationRequest:
-    return GenerationRequest(**{"prompt": "a lighthouse", "width": 128, "height": 96, **fields})
+    """The engine settles the seed before an adapter runs; 1 unless a test picks one."""
+    base = {"prompt": "a lighthouse", "width": 128, "height": 96, "seed": 1}
+    return GenerationRequest(**{**base, **fields})
 
 
 # --- render -----------------------------------------------------------------------------------
@@ -172,7 +175,8 @@ def test_backend_declaration() -> None:
         Capability.PROGRESS,
         Capability.CANCEL,
     } <= MockBackend.capabilities
-    assert backend().estimate_cost(req()) == 0.0
+    be = backend()
+    assert be.estimate_cost(req(), be.options) == 0.0
 
 
 def test_generate_returns_the_rendered_png() -> None:
@@ -205,12 +209,18 @@ def test_request_steps_override_options() -> None:
     assert result.metadata == {"steps": 3}
 
 
-def test_missing_seed_is_reported_and_reproduces() -> None:
-    first = run(backend(), req())
-    assert first.seed is not None and 0 <= first.seed < 2**32
-    again = run(backend(), req(seed=first.seed))
+def test_the_seed_given_is_the_seed_used_and_reproduces() -> None:
+    first = run(backend(), req(seed=123))
+    assert first.seed == 123
+    again = run(backend(), req(seed=123))
     assert decode(again).tobytes() == decode(first).tobytes()
-    assert decode(first).tobytes() == render("a lighthouse", first.seed, 128, 96).tobytes()
+    assert decode(first).tobytes() == render("a lighthouse", 123, 128, 96).tobytes()
+
+
+def test_a_request_without_a_seed_is_a_caller_bug_not_a_random_image() -> None:
+    with pytest.raises(ImagenError) as info:
+        run(backend(), req(seed=None))
+    assert info.value.code is ErrorCode.INTERNAL
 
 
 @pytest.mark.parametrize("code", [ErrorCode.SAFETY_BLOCKED, ErrorCode.UNAVAILABLE])
@@ -242,8 +252,9 @@ def test_cancellation_propagates() -> None:
     progress: list[tuple[float, str]] = []
 
     async def main() -> None:
-        ctx = JobContext(job_id="t", on_progress=lambda f, m: progress.append((f, m)))
-        task = asyncio.create_task(backend(latency_s=30, steps=100).generate(req(), ctx))
+        be = backend(latency_s=30, steps=100)
+        ctx = JobContext("t", be.options, on_progress=lambda f, m: progress.append((f, m)))
+        task = asyncio.create_task(be.generate(req(), ctx))
         while not progress:
             await asyncio.sleep(0.01)
         task.cancel()

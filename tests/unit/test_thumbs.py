@@ -79,15 +79,26 @@ def test_palette_image_becomes_rgb(cache: ThumbCache, tmp_path: Path) -> None:
         assert im.mode == "RGB"
 
 
-def test_same_content_in_two_files_shares_one_thumbnail(cache: ThumbCache, tmp_path: Path) -> None:
+def test_a_hit_never_reads_the_image(
+    cache: ThumbCache, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = make(tmp_path / "a.png", (80, 80))
+    thumb = cache.get(first, 32, 32)
+    made = thumb.stat().st_mtime_ns
+
+    def no_reads(self: Path) -> bytes:
+        raise AssertionError(f"read {self} on a cache hit")
+
+    monkeypatch.setattr(Path, "read_bytes", no_reads)
+    assert cache.get(first, 32, 32) == thumb
+    assert thumb.stat().st_mtime_ns == made  # a hit, not a rebuild
+
+
+def test_a_copy_is_its_own_entry(cache: ThumbCache, tmp_path: Path) -> None:
     first = make(tmp_path / "a.png", (80, 80))
     second = tmp_path / "b.png"
     shutil.copyfile(first, second)
-    thumb = cache.get(first, 32, 32)
-    made = thumb.stat().st_mtime_ns
-    assert cache.get(second, 32, 32) == thumb
-    assert thumb.stat().st_mtime_ns == made  # a hit, not a rebuild
-    assert len(list(cache.root.rglob("*.png"))) == 1
+    assert cache.get(first, 32, 32) != cache.get(second, 32, 32)
 
 
 def test_different_sizes_differ(cache: ThumbCache, tmp_path: Path) -> None:
@@ -97,11 +108,11 @@ def test_different_sizes_differ(cache: ThumbCache, tmp_path: Path) -> None:
     assert size_of(small) == (32, 32) and size_of(large) == (96, 96)
 
 
-def test_mtime_only_change_keeps_key(cache: ThumbCache, tmp_path: Path) -> None:
+def test_a_touched_file_gets_a_fresh_thumbnail(cache: ThumbCache, tmp_path: Path) -> None:
     source = make(tmp_path / "a.png", (60, 60))
     thumb = cache.get(source, 16, 16)
     os.utime(source, (1_000_000, 1_000_000))
-    assert cache.get(source, 16, 16) == thumb
+    assert cache.get(source, 16, 16) != thumb
 
 
 def test_content_change_changes_key(cache: ThumbCache, tmp_path: Path) -> None:

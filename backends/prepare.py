@@ -1,0 +1,163 @@
+"""Turning what a user asked for into the per-image requests a backend will run.
+
+`prepare()` is the one place a request is validated, for both faces: every problem comes back
+as a `Problem` naming the field ("seed", "width", "negative", "options.quality", "backend",
+"style"), so the CLI maps it to a flag and the editor shows it beside the input. Nothing is sent.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .base import Backend, BackendOptions, Capability
+from .errors import ConfigError, ImagenError, RequestError
+from .models import MAX_SEED, GenerationRequest, Problem
+
+if TYPE_CHECKING:
+    from .config import Config
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A request made ready: one request per image (style applied, seed resolved, size made
+    one the backend makes), the total estimated cost in USD (None = unknown), and problems.
+
+    `ok` is True when there is no problem; `readiness` is None when the backend can run now.
+    """
+
+    requests: tuple[GenerationRequest, ...]
+    backend: str
+    cost_usd: float | None
+    readiness: str | None
+    problems: tuple[Problem, ...]
+    user_prompt: str = ""
+    user_negative: str = ""
+    options: BackendOptions | None = field(default=None, compare=False)
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def raise_for_problems(self) -> None:
+        """RequestError listing every problem by field, when there is any."""
+        if self.problems:
+            raise RequestError([(p.field, p.message) for p in self.problems])
+
+
+def prepare(config: Config, backend: Backend | None, request: GenerationRequest) -> Prepared:
+    """See the module docstring. `backend` is the instance named by the request (None when it
+    does not exist: reported as a "backend" problem)."""
+    problems = list(request.problems())
+    name = request.backend or config.default_backend
+    if backend is None:
+        configured = ", ".join(config.backends)
+        problems.append(Problem("backend", f"unknown backend {name!r}; configured: {configured}"))
+        return Prepared((), name, None, None, tuple(problems), request.prompt, request.negative)
+    _references(request, problems)
+    styled = _styled(config, request, problems)
+    options = _options(backend, request, problems)
+    _capabilities(backend, request, problems)
+    if problems or options is None:
+        return Prepared((), name, None, backend.readiness(), tuple(problems), request.prompt,
+                        request.negative, options)  # fmt: skip
+    requests = _per_image(backend, styled.replace(backend=name), options, problems)
+    cost = _cost(backend, requests, options)
+    notes = tuple(backend.warnings(requests[0], options)) if requests else ()
+    return Prepared(tuple(requests), name, cost, backend.readiness(), tuple(problems),
+                    request.prompt, request.negative, options, notes)  # fmt: skip
+
+
+def _styled(
+    config: Config, request: GenerationRequest, problems: list[Problem]
+) -> GenerationRequest:
+    if not request.style:
+        return request
+    try:
+        style = config.style(request.style)
+    except ConfigError as exc:
+        problems.append(Problem("style", exc.message))
+        return request
+    negative = ", ".join(p for p in (style.negative, request.negative) if p)
+    return request.replace(prompt=style.apply(request.prompt), negative=negative)
+
+
+def _references(request: GenerationRequest, problems: list[Problem]) -> None:
+    """Each reference must be a readable PNG/JPEG/WebP/GIF of a sane size (read from its header:
+    a decompression bomb is refused without decoding it)."""
+    from .imageheader import read_header
+    from .models import MAX_REFERENCE_PIXELS
+
+    for path in request.references:
+        try:
+            if not path.is_file():
+                problems.append(Problem("references", f"{path} is not a regular file"))
+                continue
+            header = read_header(path)
+        except OSError as exc:
+            problems.append(Problem("references", f"{path} cannot be read: {exc.strerror}"))
+            continue
+        if header is None:
+            problems.append(Problem("references", f"{path} is not an image (PNG, JPEG, WebP, GIF)"))
+        elif header.width * header.height > MAX_REFERENCE_PIXELS:
+            mp = header.width * header.height / 1e6
+            problems.append(Problem("references", f"{path} is {mp:.0f} megapixels; at most 100"))
+
+
+def _options(
+    backend: Backend, request: GenerationRequest, problems: list[Problem]
+) -> BackendOptions | None:
+    from .options import merge
+
+    try:
+        return merge(type(backend), backend.options, request.options)
+    except RequestError as exc:
+        problems += [Problem(name, message) for name, message in exc.fields]
+        return None
+
+
+def _capabilities(backend: Backend, request: GenerationRequest, problems: list[Problem]) -> None:
+    caps = backend.capabilities
+    what = f"backend {backend.name!r} ({backend.type_name})"
+    checks: list[tuple[bool, str, str]] = [
+        (bool(request.negative) and Capability.NEGATIVE not in caps, "negative",
+         "takes no negative prompt"),
+        (bool(request.references) and Capability.REFERENCES not in caps, "references",
+         "takes no reference images"),
+        (request.steps is not None and Capability.STEPS not in caps, "steps", "takes no steps"),
+        (request.seed is not None and Capability.SEED not in caps, "seed", "takes no seed"),
+    ]  # fmt: skip
+    for failed, name, why in checks:
+        if failed:
+            problems.append(Problem(name, f"{what} {why}; leave it empty or choose another"))
+
+
+def _per_image(
+    backend: Backend, request: GenerationRequest, options: BackendOptions, problems: list[Problem]
+) -> list[GenerationRequest]:
+    """One request per image, seeds settled now so retry, resume and re-run reproduce it."""
+    base = request.seed
+    if base is None and Capability.SEED in backend.capabilities:
+        base = secrets.randbelow(MAX_SEED + 1)
+    out = []
+    for index in range(request.count):
+        seed = None if base is None else (base + index) % (MAX_SEED + 1)
+        one = request.replace(count=1, seed=seed)
+        try:
+            out.append(backend.normalize(one, options))
+        except ImagenError as exc:
+            problems.append(Problem("size", exc.detail or exc.message))
+            return []
+    return out
+
+
+def _cost(backend: Backend, requests: list[GenerationRequest], options: Any) -> float | None:
+    total = 0.0
+    for one in requests:
+        cost = backend.estimate_cost(one, options)
+        if cost is None:
+            return None
+        total += cost
+    return round(total, 6)
