@@ -89,6 +89,8 @@ class WorkbenchApp(App[int]):
             self.notify(message, severity=severity, markup=False)  # type: ignore[arg-type]
         self.theme_changed_signal.subscribe(self, self._remember_theme)
         self._install_keymap()
+
+    def on_main_screen_mounted(self, message: MainScreen.Mounted) -> None:
         self._start_engine()
 
     def on_ready(self) -> None:
@@ -263,7 +265,7 @@ class WorkbenchApp(App[int]):
         if what == "rerun":
             self.submit(request)
         elif what == "vary":
-            self.submit(request.model_copy(update={"seed": None}))
+            self.submit(request.replace(seed=None))
         else:
             editor = self.main.query_one(PromptEditor)
             editor.load(request, reference=path if what == "reference" else None)
@@ -332,14 +334,20 @@ class WorkbenchApp(App[int]):
         if message.action == "cancel":
             self._cancel(job.id)
         elif message.action == "retry":
-            try:
-                self.main.query_one(JobList).upsert([self.engine.retry(job.id)])
-            except (ImagenTuiError, ValueError, KeyError) as exc:
-                self.notify(safe(exc), title="Cannot retry", severity="error", markup=False)
+            self._retry(job.id)
         elif job.output_path:
             self.open_in_tmux(job.output_path, job.user_prompt or job.request.prompt)
         else:
             self.notify("This job has no image yet.", severity="warning")
+
+    @work(group="retry", exit_on_error=False)
+    async def _retry(self, job_id: str) -> None:
+        try:
+            job = await self.engine.retry(job_id)
+        except (ImagenTuiError, ValueError, KeyError) as exc:
+            self.notify(safe(exc), title="Cannot retry", severity="error", markup=False)
+            return
+        self.main.query_one(JobList).upsert([job])
 
     @work(group="cancel", exit_on_error=False)
     async def _cancel(self, job_id: str) -> None:

@@ -28,7 +28,7 @@ class StoreSync:
         self.wake = threading.Event()
         self.stop = threading.Event()
         self.job_cursor = 0.0
-        self.history_cursor: Any = None
+        self.history_cursor: Any = 0
         self.errors = 0
 
     def poll_once(self) -> tuple[list[Any], list[Any]]:

@@ -18,9 +18,10 @@ def run_workbench(config_path: str | Path | None = None, *, preview: str | None 
     `preview` (`on`/`off`, from --preview/--no-preview) overrides the config's preview mode.
     Raises the engine's ConfigError for a bad config (the CLI turns it into exit code 2).
     """
-    engine = Engine.open(config_path=config_path)
+    overrides = {"preview.mode": preview} if preview else None
+    engine = Engine.open(config_path, overrides=overrides)
     from .app import WorkbenchApp
 
-    app = WorkbenchApp(engine, preview_mode=preview)
+    app = WorkbenchApp(engine)
     app.run()
     return app.return_code or 0

@@ -307,7 +307,7 @@ class FakeEngine:
             job.updated_at = time.time()
         return True
 
-    def retry(self, job_id: str) -> FakeJob:
+    async def retry(self, job_id: str) -> FakeJob:
         old = self.local.get(job_id) or self.foreign.get(job_id)
         if old is None:
             raise ImagenTuiError(f"no job {job_id}")

@@ -6,7 +6,10 @@ from pathlib import Path
 
 from imagen_tui.tui.theme_loader import bundled_themes, load_themes, parse_theme
 
-GOOD = 'name = "mine"\nprimary = "#123456"\ndark = false\n[variables]\nfooter-key-foreground = "#ff0000"\n'
+GOOD = (
+    'name = "mine"\nprimary = "#123456"\ndark = false\n'
+    '[variables]\nfooter-key-foreground = "#ff0000"\n'
+)
 
 
 def test_at_least_three_bundled_themes_one_light() -> None:

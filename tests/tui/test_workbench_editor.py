@@ -7,8 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from textual.pilot import Pilot
-from textual.widgets import Checkbox, Input, Select
+from textual.widgets import Checkbox, Input
 
+from imagen_tui.tui.widgets.choice import Choice
 from imagen_tui.tui.widgets.prompt_editor import PromptEditor
 from tests.tui.workbench_helpers import drive, make_app, settle, type_text, wait_for
 
@@ -28,16 +29,16 @@ def test_unready_backend_disables_fields_with_reasons_and_blocks_sending(tmp_pat
     async def steps(pilot: Pilot[Any]) -> None:
         editor = editor_of(pilot)
         await type_text(pilot, "fox")
-        app.screen.query_one("#backend", Select).value = "cloud"
+        app.screen.query_one("#backend", Choice).value = "cloud"
         await wait_for(pilot, lambda: "no API key" in problem(pilot, "backend"))
         assert app.screen.query_one("#negative", Input).disabled
         assert problem(pilot, "negative") == "cloud cannot use negative"
-        sizes = [str(v) for _, v in app.screen.query_one("#size", Select)._options]
+        sizes = app.screen.query_one("#size", Choice).values
         assert sizes[-3:] == ["1024x1024", "1536x1024", "custom"]
         await pilot.press("ctrl+g")
         await settle(pilot)
         assert engine.submitted == []
-        app.screen.query_one("#backend", Select).value = "mock"
+        app.screen.query_one("#backend", Choice).value = "mock"
         await wait_for(pilot, lambda: problem(pilot, "backend") == "")
         assert not app.screen.query_one("#negative", Input).disabled
         assert "Estimate: $0.0000 for 1 image" in str(app.screen.query_one("#cost").content)
@@ -51,7 +52,7 @@ def test_custom_size_is_validated_inline(tmp_path: Path) -> None:
 
     async def steps(pilot: Pilot[Any]) -> None:
         await type_text(pilot, "fox")
-        app.screen.query_one("#size", Select).value = "custom"
+        app.screen.query_one("#size", Choice).value = "custom"
         await settle(pilot)
         custom = app.screen.query_one("#custom_size", Input)
         assert not custom.disabled

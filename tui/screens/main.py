@@ -8,6 +8,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.containers import Container, Vertical
 from textual.events import Resize
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Static
 
@@ -26,6 +27,9 @@ TINY_BELOW = (60, 20)  # columns, rows: only the focused pane is shown
 
 class MainScreen(Screen[None]):
     """Three panes; `f2`/`f3`/`f4` focus them (app bindings)."""
+
+    class Mounted(Message):
+        """Every pane is mounted: the app may start the engine and fill them."""
 
     def __init__(self, engine: Any, renderer: str, prompt_history: PromptHistory) -> None:
         super().__init__()
@@ -61,6 +65,7 @@ class MainScreen(Screen[None]):
     def on_mount(self) -> None:
         self.query_one("#prompt").focus()
         self._layout(self.size.width, self.size.height)
+        self.post_message(self.Mounted())
 
     def on_resize(self, event: Resize) -> None:
         self._layout(event.size.width, event.size.height)
