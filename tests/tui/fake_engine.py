@@ -62,7 +62,7 @@ class FakeRow:
     """The attributes of `ImageRow` the workbench reads."""
 
     id: int
-    path: Path
+    path: str  # a str, as in ImageRow
     prompt: str
     created_at: float
     negative: str = ""
@@ -99,7 +99,7 @@ class FakeHistory:
             meta = {"prompt": prompt, "backend": "mock", "seed": row_id}
             path.with_suffix(".json").write_text(json.dumps(meta))
         kw.setdefault("seed", row_id)
-        row = FakeRow(row_id, path, prompt, created_at=1_700_000_000 + row_id * 60, **kw)
+        row = FakeRow(row_id, str(path), prompt, created_at=1_700_000_000 + row_id * 60, **kw)
         self.rows.append(row)
         self._touch(row)
         return row
@@ -134,7 +134,7 @@ class FakeHistory:
 
     def _find(self, path: Path) -> FakeRow:
         for row in self.rows:
-            if row.path == Path(path):
+            if row.path == str(path):
                 return row
         raise ImagenTuiError(f"not in the history: {path}")
 
@@ -159,13 +159,13 @@ class FakeHistory:
         row = self._find(path)
         row.trashed = True
         self._touch(row)
-        return row.path
+        return Path(row.path)
 
     def restore(self, path: Path) -> Path:
         row = self._find(path)
         row.trashed = False
         self._touch(row)
-        return row.path
+        return Path(row.path)
 
     def thumbnail(self, path: Path, max_w: int, max_h: int) -> Path:
         with Image.open(path) as im:  # raises on a corrupt file, as the real one does

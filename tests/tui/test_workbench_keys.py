@@ -254,7 +254,7 @@ def test_e_loads_the_editor_and_E_adds_the_image_as_reference(tmp_path: Path) ->
         assert app.focused is app.screen.query_one("#prompt")
         await pilot.press("f4", "E")
         await wait_for(pilot, lambda: editor.values().references != "")
-        assert editor.values().references == str(engine.history.rows[1].path)
+        assert editor.values().references == engine.history.rows[1].path
 
     drive(app, steps)
 

@@ -22,6 +22,7 @@ from textual.widget import Widget
 from textual.worker import get_current_worker
 
 from imagen_tui.tui.text import safe
+from imagen_tui.tui.widgets.worker_errors import ReportsWorkerErrors
 
 RENDERERS = ("auto", "kitty", "sixel", "halfcell", "unicode", "off")
 
@@ -60,7 +61,7 @@ def halfcell_strips(image: Image.Image, cells: tuple[int, int]) -> list[Strip]:
     return strips + [blank] * (rows - len(strips))
 
 
-class CellPreview(Widget):
+class CellPreview(ReportsWorkerErrors, Widget):
     """Shows one image (or a one-line notice) in its box. `show()` accepts a path or PIL image."""
 
     DEFAULT_CSS = """

@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from rich.segment import Segment
@@ -26,6 +27,7 @@ from textual.worker import get_current_worker
 from imagen_tui.tui import bindings
 from imagen_tui.tui.row_pages import PageFetch, RowPages
 from imagen_tui.tui.text import safe
+from imagen_tui.tui.widgets.worker_errors import ReportsWorkerErrors
 
 PREFETCH_MARGIN = 20  # rows from a page edge at which the next page is fetched ahead
 
@@ -33,7 +35,7 @@ PREFETCH_MARGIN = 20  # rows from a page edge at which the next page is fetched 
 def row_label(row: Any) -> str:
     """One list line for an ImageRow: favourite/trash mark, date and time, prompt excerpt."""
     mark = "✗" if getattr(row, "trashed", False) else ("★" if row.favourite else " ")
-    return f"{mark} {format_time(row.created_at)}  {safe(row.prompt or row.path.name)}"
+    return f"{mark} {format_time(row.created_at)}  {safe(row.prompt or Path(row.path).name)}"
 
 
 def format_time(value: Any) -> str:
@@ -47,7 +49,7 @@ def format_time(value: Any) -> str:
     return " " * 16
 
 
-class HistoryList(ScrollView, can_focus=True):
+class HistoryList(ReportsWorkerErrors, ScrollView, can_focus=True):
     """Rows of the history; `count` lines tall; the cursor is a row index."""
 
     COMPONENT_CLASSES = {"history-list--row", "history-list--cursor", "history-list--pending"}

@@ -8,6 +8,7 @@ Keys per DESIGN.md: `/` search, `F` favourites only, `t` trash view, `f` `d` `u`
 
 from __future__ import annotations
 
+import json
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any
@@ -25,11 +26,28 @@ from imagen_tui.tui.text import safe
 from imagen_tui.tui.widgets.cell_preview import make_preview
 from imagen_tui.tui.widgets.history_list import HistoryList
 from imagen_tui.tui.widgets.metadata_panel import MetadataPanel
+from imagen_tui.tui.widgets.worker_errors import ReportsWorkerErrors
 
 CACHE_SIZE = 128  # decoded thumbnails kept for instant moves (~20 KB each at 80x80)
 
 
-class HistoryPane(Container):
+def sidecar_problem(image: Path) -> str | None:
+    """Why the JSON sidecar beside `image` cannot be used, or None (absent or fine).
+
+    The engine's `metadata()` silently falls back to the embedded chunks; the user should still
+    learn that the file next to the image is broken. Blocking: call from a worker.
+    """
+    sidecar = image.with_suffix(".json")
+    try:
+        data = json.loads(sidecar.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        return f"Unreadable sidecar {sidecar.name}: {safe(exc)}"
+    return None if isinstance(data, dict) else f"Unreadable sidecar {sidecar.name}: not an object"
+
+
+class HistoryPane(ReportsWorkerErrors, Container):
     """Everything about browsing history. `history` is the engine's history store facade."""
 
     BINDINGS = [
@@ -109,13 +127,14 @@ class HistoryPane(Container):
             preview.show(None)  # type: ignore[attr-defined]
             meta.show(None, "No images yet." if self.list.loaded else None)
             return
-        cached = self._thumbs.get(row.path)
+        path = Path(row.path)
+        cached = self._thumbs.get(path)
         if cached is not None:
-            self._thumbs.move_to_end(row.path)
-            self._draw(row.path, *cached)
+            self._thumbs.move_to_end(path)
+            self._draw(path, *cached)
             return
-        meta.show({"prompt": row.prompt, "path": row.path.name})
-        self._load_preview(row.path, self._box())
+        meta.show({"prompt": row.prompt, "path": path.name})
+        self._load_preview(path, self._box())
 
     def _box(self) -> tuple[int, int]:
         size = self.query_one("#preview").size
@@ -133,8 +152,10 @@ class HistoryPane(Container):
             return
         try:
             meta = dict(self.history.metadata(path))
-        except Exception as exc:  # unreadable sidecar: say so in the panel
-            meta, problem = {"path": path.name}, problem or f"Unreadable metadata: {safe(exc)}"
+        except Exception as exc:  # e.g. the image vanished: say so in the panel
+            meta, problem = {}, problem or f"Unreadable metadata: {safe(exc)}"
+        meta.setdefault("path", str(path))
+        problem = problem or sidecar_problem(path)
         self.app.call_from_thread(self._arrived, path, image, meta, problem)
 
     def _arrived(self, path: Path, image: Any, meta: Any, problem: str | None) -> None:
@@ -142,7 +163,7 @@ class HistoryPane(Container):
         while len(self._thumbs) > CACHE_SIZE:
             self._thumbs.popitem(last=False)
         row = self.list.current_row()
-        if row is not None and row.path == path:
+        if row is not None and Path(row.path) == path:
             self._draw(path, image, meta, problem)
 
     def _draw(self, path: Path, image: Any, meta: Any, problem: str | None) -> None:
@@ -191,15 +212,15 @@ class HistoryPane(Container):
 
     def action_favourite(self) -> None:
         if (row := self._row()) is not None:
-            self._mutate("favourite", row.path, not row.favourite)
+            self._mutate("favourite", Path(row.path), not row.favourite)
 
     def action_trash(self) -> None:
         if (row := self._row()) is not None and not self.trashed:
-            self._mutate("trash", row.path, None)
+            self._mutate("trash", Path(row.path), None)
 
     def action_restore(self) -> None:
         if self.trashed and (row := self._row()) is not None:
-            self._mutate("restore", row.path, None)
+            self._mutate("restore", Path(row.path), None)
         elif self.last_trashed is not None:
             self._mutate("restore", self.last_trashed, None)
         else:
@@ -241,7 +262,7 @@ class HistoryPane(Container):
 
     def _with_request(self, what: str) -> None:
         if (row := self._row()) is not None:
-            self._load_request(what, row.path)
+            self._load_request(what, Path(row.path))
 
     @work(thread=True, group="history-request", exit_on_error=False)
     def _load_request(self, what: str, path: Path) -> None:
@@ -259,8 +280,8 @@ class HistoryPane(Container):
 
     def action_preview(self) -> None:
         if (row := self._row()) is not None:
-            self.app.show_full_preview(row.path)  # type: ignore[attr-defined]
+            self.app.show_full_preview(Path(row.path))  # type: ignore[attr-defined]
 
     def action_open(self) -> None:
         if (row := self._row()) is not None:
-            self.app.open_in_tmux(row.path, row.prompt or row.path.stem)  # type: ignore[attr-defined]
+            self.app.open_in_tmux(Path(row.path), row.prompt or Path(row.path).stem)  # type: ignore[attr-defined]

@@ -21,6 +21,7 @@ from textual.message import Message
 from textual.timer import Timer
 from textual.widgets import Checkbox, Input, Label, Static, TextArea
 
+from imagen_tui.backends import visible
 from imagen_tui.tui.editor_form import (
     COMMON_SIZES,
     CUSTOM,
@@ -38,12 +39,31 @@ ESTIMATE_DELAY = 0.15  # seconds of quiet before the form is re-checked and pric
 FIELDS = ("prompt", "negative", "backend", "size", "seed", "steps", "style", "count", "references")
 
 
+class SafeInput(Input):
+    """An Input whose pasted or loaded text shows control characters as stand-ins."""
+
+    def _on_paste(self, event: events.Paste) -> None:
+        event.text = visible(event.text)
+        super()._on_paste(event)
+
+    def set_text(self, text: str) -> None:
+        self.value = visible(text)
+
+
 class PromptArea(TextArea):
     """The prompt TextArea: ↑ on the first line / ↓ on the last walk the prompt history."""
 
     def __init__(self, history: PromptHistory, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.prompt_history = history
+
+    def load_text(self, text: str) -> None:
+        """Replace the text; control characters arrive as visible stand-ins (␛), never live."""
+        super().load_text(visible(text, multiline=True))
+
+    async def _on_paste(self, event: events.Paste) -> None:
+        event.text = visible(event.text, multiline=True)
+        await super()._on_paste(event)
 
     async def _on_key(self, event: events.Key) -> None:
         row = self.cursor_location[0]
@@ -119,17 +139,20 @@ class PromptEditor(Vertical):
         return [
             _field("Backend", self._backend_select(), "backend"),
             _field("Size", self._size_select(), "size"),
-            _field("WxH", Input(id="custom_size", placeholder="WxH", compact=True), "custom"),
+            _field("WxH", SafeInput(id="custom_size", placeholder="WxH", compact=True), "custom"),
             _field("Seed", self._seed_row(), "seed"),
-            _field("Steps", Input(id="steps", placeholder="auto", compact=True), "steps"),
+            _field("Steps", SafeInput(id="steps", placeholder="auto", compact=True), "steps"),
             _field("Style", self._style_select(), "style"),
-            _field("Count", Input("1", id="count", compact=True), "count"),
-            _field("Neg.", Input(id="negative", placeholder="avoid…", compact=True), "negative"),
+            _field("Count", SafeInput("1", id="count", compact=True), "count"),
+            _field("Neg.", self._negative(), "negative"),
         ]
+
+    def _negative(self) -> SafeInput:
+        return SafeInput(id="negative", placeholder="avoid…", compact=True)
 
     def _refs(self) -> Vertical:
         placeholder = "image paths (E adds from history)"
-        refs = Input(id="references", placeholder=placeholder, compact=True)
+        refs = SafeInput(id="references", placeholder=placeholder, compact=True)
         return _field("Refs", refs, "references")
 
     def _backend_select(self) -> Choice:
@@ -151,7 +174,7 @@ class PromptEditor(Vertical):
 
     def _seed_row(self) -> Horizontal:
         return Horizontal(
-            Input(id="seed", placeholder="random", compact=True, restrict=r"\d*"),
+            SafeInput(id="seed", placeholder="random", compact=True, restrict=r"\d*"),
             Checkbox("lock", id="seed_lock", compact=True),
             id="seed-row",
         )
@@ -310,7 +333,7 @@ class PromptEditor(Vertical):
     def load(self, request: Any, *, reference: Path | None = None) -> None:
         """Fill the form from a request (history `e`), optionally adding an image (`E`)."""
         self.query_one("#prompt", TextArea).load_text(request.prompt)
-        self.query_one("#negative", Input).value = request.negative or ""
+        self.query_one("#negative", SafeInput).set_text(request.negative or "")
         if request.backend in self.backends:
             self.query_one("#backend", Choice).value = request.backend
             self._apply_backend(request.backend)
@@ -323,7 +346,7 @@ class PromptEditor(Vertical):
         refs = [str(r) for r in request.references]
         if reference is not None:
             refs.append(str(reference))
-        self.query_one("#references", Input).value = shlex.join(refs)
+        self.query_one("#references", SafeInput).set_text(shlex.join(refs))
 
     def _set_size(self, size: str) -> None:
         select = self.query_one("#size", Choice)
