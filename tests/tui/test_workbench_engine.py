@@ -1,4 +1,4 @@
-"""The workbench over the real engine (mock backend): generate, watch, browse; bad files and text."""
+"""The workbench over the real engine (mock backend): generate, browse, bad files, bad text."""
 
 from __future__ import annotations
 
@@ -78,8 +78,8 @@ def test_corrupt_png_and_unreadable_sidecar_are_shown_as_such(tmp_path: Path) ->
         await wait_for(pilot, lambda: hlist(pilot).count == 2)
         await pilot.press("f4")
         seen = {}
+        pane = app.screen.query_one("#history")
         for _ in range(2):
-            pane = app.screen.query_one("#history")
             await wait_for(pilot, lambda: Path(hlist(pilot).current_row().path) in pane._thumbs)
             preview = app.screen.query_one("#preview")
             name = Path(hlist(pilot).current_row().path).name
