@@ -44,14 +44,25 @@ KEYMAP: tuple[KeySpec, ...] = (
     # Priority: a focused TextArea would otherwise swallow these.
     KeySpec("generate", "ctrl+g", "generate", "Generate", APP, priority=True),
     KeySpec("help", "f1", "help", "Help", APP, priority=True),
-    KeySpec("focus_editor", "f2", "focus_pane('editor')", "Editor", APP, priority=True),
-    KeySpec("focus_jobs", "f3", "focus_pane('jobs')", "Jobs", APP, priority=True),
-    KeySpec("focus_history", "f4", "focus_pane('history')", "History", APP, priority=True),
+    # f2/f3/f4 are written in the pane titles, so the key bar leaves them out.
+    KeySpec("focus_editor", "f2", "focus_pane('editor')", "Editor", APP, show=False, priority=True),
+    KeySpec("focus_jobs", "f3", "focus_pane('jobs')", "Jobs", APP, show=False, priority=True),
+    KeySpec(
+        "focus_history", "f4", "focus_pane('history')", "History", APP, show=False, priority=True
+    ),
     KeySpec(
         "command_palette", "ctrl+p", "command_palette", "Commands", APP, show=False, priority=True
     ),
     KeySpec("quit", "ctrl+q", "request_quit", "Quit", APP, priority=True),
-    KeySpec("copy_command", "ctrl+y", "copy_command", "Copy as command", EDITOR, priority=True),
+    KeySpec(
+        "copy_command",
+        "ctrl+y",
+        "copy_command",
+        "Copy as command",
+        EDITOR,
+        show=False,
+        priority=True,
+    ),  # fmt: skip
     KeySpec("list.down", "j,down", "move(1)", "Down", LISTS, show=False),
     KeySpec("list.up", "k,up", "move(-1)", "Up", LISTS, show=False),
     KeySpec("list.top", "g,home", "first", "First", LISTS, show=False),
