@@ -7,6 +7,7 @@ notification (textual docs, guide/workers.md: the default would end the app).
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import io
 import os
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from PIL import Image
-from textual import work
+from textual import events, work
 from textual.app import App
 from textual.binding import Binding
 from textual.theme import Theme
@@ -76,6 +77,10 @@ class WorkbenchApp(App[int]):
         self.started = False
         self._unsubscribe: Any = None
         self._startup_notes: list[tuple[str, str]] = []
+        # Keys typed before the first frame are queued, not lost: actions that need the panes
+        # wait for them (a ctrl+g typed during start-up used to hit a screen still composing).
+        self.main_ready = asyncio.Event()
+        self._early_keys: list[events.Key] = []
         # Themes before the first style pass: a later switch restyles every widget (~0.3 s).
         self._install_themes()
 
@@ -90,8 +95,24 @@ class WorkbenchApp(App[int]):
         self.theme_changed_signal.subscribe(self, self._remember_theme)
         self._install_keymap()
 
-    def on_main_screen_mounted(self, message: MainScreen.Mounted) -> None:
+    async def on_event(self, event: events.Event) -> None:
+        # Keys that arrive before the panes exist (typed while Python starts) are held and
+        # replayed once the prompt has focus: without this they reached no widget and were lost.
+        if (
+            isinstance(event, events.Key)
+            and not event.is_forwarded
+            and not self.main_ready.is_set()
+        ):
+            self._early_keys.append(event)
+            return
+        await super().on_event(event)
+
+    async def on_main_screen_mounted(self, message: MainScreen.Mounted) -> None:
+        self.main_ready.set()
         self._start_engine()
+        early, self._early_keys = self._early_keys, []
+        for key in early:
+            await super().on_event(key)
 
     def on_ready(self) -> None:
         # Long-lived objects from start-up never need collecting; freezing them shortens the
@@ -231,6 +252,7 @@ class WorkbenchApp(App[int]):
 
     async def action_generate(self) -> None:
         """Send the editor's request; problems stay next to their fields."""
+        await self.main_ready.wait()
         editor = self.main.query_one(PromptEditor)
         await editor.ready.wait()
         editor.attempted = True
@@ -275,12 +297,14 @@ class WorkbenchApp(App[int]):
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(self.live_keymap))
 
-    def action_focus_pane(self, name: str) -> None:
+    async def action_focus_pane(self, name: str) -> None:
+        await self.main_ready.wait()
         if not isinstance(self.screen, MainScreen):
             self.pop_screen()
         self.main.focus_pane(name)
 
     async def action_copy_command(self) -> None:
+        await self.main_ready.wait()
         editor = self.main.query_one(PromptEditor)
         await editor.ready.wait()
         kwargs, problems = editor.read()

@@ -28,7 +28,8 @@ def utc(monkeypatch: pytest.MonkeyPatch) -> None:
 def ready(extra: Any = None) -> Any:
     async def run_before(pilot: Pilot[Any]) -> None:
         app = pilot.app
-        await wait_for(pilot, lambda: app.started and app.screen.query_one("#editor").ready.is_set())
+        editor = app.screen.query_one("#editor")
+        await wait_for(pilot, lambda: app.started and editor.ready.is_set())
         app.screen.query_one("#prompt").cursor_blink = False
         if extra is not None:
             await extra(pilot)

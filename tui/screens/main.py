@@ -63,7 +63,7 @@ class MainScreen(Screen[None]):
         yield KeyBar(id="keys")
 
     def on_mount(self) -> None:
-        self.query_one("#prompt").focus()
+        self.set_focus(self.query_one("#prompt"))  # now, not after a refresh: early keys go here
         self._layout(self.size.width, self.size.height)
         self.post_message(self.Mounted())
 
