@@ -11,6 +11,7 @@ import asyncio
 import gc
 import io
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,13 @@ from textual.binding import Binding
 from textual.theme import Theme
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from imagen_tui.backends import EventKind, GenerationRequest, ImagenTuiError, JobEvent
+from imagen_tui.backends import (
+    ConfigError,
+    EventKind,
+    GenerationRequest,
+    ImagenTuiError,
+    JobEvent,
+)
 from imagen_tui.tui import bindings, clipboard, tmux, tmux_notify, ui_state
 from imagen_tui.tui.commands import WorkbenchCommands
 from imagen_tui.tui.recipe import once_command
@@ -38,9 +45,16 @@ from imagen_tui.tui.widgets.prompt_editor import PromptEditor
 
 
 class WorkbenchApp(App[int]):
-    """`imagen-tui` with no arguments. `engine` is an opened (not yet started) `Engine`."""
+    """`imagen-tui` with no arguments.
 
-    CSS_PATH = "styles/workbench.tcss"
+    Give either `engine` (an opened, not yet started `Engine`) or `open_engine`, a callable that
+    opens one; the latter runs in a thread after the first frame, so start-up does not wait for
+    the config to load (~as long as importing Textual). A `ConfigError` from it ends the app with
+    return code 2 and leaves its problems in `config_problems`.
+    """
+
+    # Absolute: Textual resolves a relative CSS_PATH from the module of the *subclass*.
+    CSS_PATH = Path(__file__).parent / "styles" / "workbench.tcss"
     TITLE = "imagen-tui"
     BINDINGS = [
         *bindings.bindings(bindings.APP),
@@ -51,8 +65,9 @@ class WorkbenchApp(App[int]):
 
     def __init__(
         self,
-        engine: Any,
+        engine: Any = None,
         *,
+        open_engine: Callable[[], Any] | None = None,
         renderer: str | None = None,
         preview_mode: str | None = None,
         state_folder: Path | None = None,
@@ -62,16 +77,20 @@ class WorkbenchApp(App[int]):
         env: dict[str, str] | None = None,
     ) -> None:
         super().__init__()
+        if engine is None and open_engine is None:
+            raise ValueError("give an engine or a way to open one")
         self.engine = engine
-        config = engine.config
-        preview = getattr(config, "preview", None)
-        self.renderer = renderer or getattr(preview, "renderer", "auto")
-        self.preview_mode = preview_mode or getattr(preview, "mode", "auto")
+        self._open_engine = open_engine
+        self._renderer_override, self._mode_override = renderer, preview_mode
+        self.renderer = renderer or "auto"
+        self.preview_mode = preview_mode or "auto"
+        self.config_problems: list[str] = []
         self.state_folder = state_folder or ui_state.state_dir()
         self.user_theme_folder = user_theme_folder or ui_state.config_dir() / "themes"
         self.watch_files = watch
         self.env = dict(os.environ if env is None else env)
-        self.sync = StoreSync(engine, poll_interval)
+        self.poll_interval = poll_interval
+        self.sync: StoreSync | None = None
         self.prompt_history = ui_state.PromptHistory(self.state_folder / ui_state.PROMPTS_FILE)
         self.live_keymap: dict[str, str] = {}
         self.started = False
@@ -87,13 +106,12 @@ class WorkbenchApp(App[int]):
     # -- start-up -------------------------------------------------------------------------
 
     def get_default_screen(self) -> MainScreen:
-        return MainScreen(self.engine, self.renderer, self.prompt_history)
+        return MainScreen(self.renderer, self.prompt_history)
 
     def on_mount(self) -> None:
         for message, severity in self._startup_notes:
             self.notify(message, severity=severity, markup=False)  # type: ignore[arg-type]
         self.theme_changed_signal.subscribe(self, self._remember_theme)
-        self._install_keymap()
 
     async def on_event(self, event: events.Event) -> None:
         # Keys that arrive before the panes exist (typed while Python starts) are held and
@@ -109,10 +127,45 @@ class WorkbenchApp(App[int]):
 
     async def on_main_screen_mounted(self, message: MainScreen.Mounted) -> None:
         self.main_ready.set()
-        self._start_engine()
+        if self.engine is not None:
+            self._configure(self.engine)
+        else:
+            self._open()
         early, self._early_keys = self._early_keys, []
         for key in early:
             await super().on_event(key)
+
+    @work(thread=True, group="engine-open", exit_on_error=False)
+    def _open(self) -> None:
+        assert self._open_engine is not None
+        try:
+            engine = self._open_engine()
+        except ConfigError as exc:
+            self.call_from_thread(self._config_failed, list(exc.problems))
+            return
+        self.call_from_thread(self._configure, engine)
+
+    def _config_failed(self, problems: list[str]) -> None:
+        self.config_problems = problems
+        self.exit(2)
+
+    def _configure(self, engine: Any) -> None:
+        """Everything the config decides, once the engine is open; then start it."""
+        self.engine = engine
+        preview = getattr(engine.config, "preview", None)
+        self.renderer = self._renderer_override or getattr(preview, "renderer", "auto")
+        self.preview_mode = self._mode_override or getattr(preview, "mode", "auto")
+        self.sync = StoreSync(engine, self.poll_interval)
+        self._install_keymap()
+        configured = getattr(engine.config, "theme", None)
+        if configured and not ui_state.load_theme_choice(self.state_folder):
+            if configured in self.available_themes:
+                self.theme = configured
+            else:
+                message = f"Unknown theme {safe(configured)}; using {self.theme}"
+                self.notify(message, severity="warning", markup=False)
+        self.main.configure(engine, self.renderer, self.prepare_form)
+        self._start_engine()
 
     def on_ready(self) -> None:
         # Long-lived objects from start-up never need collecting; freezing them shortens the
@@ -129,10 +182,8 @@ class WorkbenchApp(App[int]):
         self.theme = self._initial_theme(loaded.names())
 
     def _initial_theme(self, names: list[str]) -> str:
-        wanted = [
-            ui_state.load_theme_choice(self.state_folder),
-            getattr(self.engine.config, "theme", None),
-        ]
+        config = getattr(self.engine, "config", None)
+        wanted = [ui_state.load_theme_choice(self.state_folder), getattr(config, "theme", None)]
         for name in wanted:
             if name and name in self.available_themes:
                 return name
@@ -157,6 +208,7 @@ class WorkbenchApp(App[int]):
 
     @work(group="engine-start", exit_on_error=False)
     async def _start_engine(self) -> None:
+        assert self.sync is not None
         await self.engine.start()
         self.started = True
         self._unsubscribe = self.engine.subscribe(self._on_engine_event)
@@ -184,8 +236,9 @@ class WorkbenchApp(App[int]):
 
     @work(thread=True, group="poll", exit_on_error=False)
     def _poll(self) -> None:
-        worker = get_current_worker()
-        self.sync.poll(
+        worker, sync = get_current_worker(), self.sync
+        assert sync is not None
+        sync.poll(
             lambda jobs: self.call_from_thread(self._jobs_polled, jobs),
             lambda rows: self.call_from_thread(self._rows_polled, rows),
             lambda msg: self.call_from_thread(self.notify, msg, severity="error", markup=False),
@@ -208,7 +261,8 @@ class WorkbenchApp(App[int]):
         if event.kind == EventKind.PREVIEW and preview:
             self._show_stream(preview)
         elif event.kind == EventKind.DONE:
-            self.sync.wake.set()
+            if self.sync is not None:
+                self.sync.wake.set()
             self._job_done(job)
         elif event.kind == EventKind.FAILED:
             text = f"{safe(job.error_code)}: {safe(job.error_message)}"
@@ -382,6 +436,8 @@ class WorkbenchApp(App[int]):
 
     def running_here(self) -> int:
         """This process's unfinished jobs."""
+        if self.engine is None:
+            return 0
         return sum(1 for job in self.engine.jobs() if not job.state.finished)
 
     def action_request_quit(self) -> None:
@@ -405,7 +461,9 @@ class WorkbenchApp(App[int]):
             self.notify(safe(text), title="Something failed", severity="error", markup=False)
 
     async def on_unmount(self) -> None:
-        self.sync.close()
+        if self.sync is not None:
+            self.sync.close()
         if self._unsubscribe is not None:
             self._unsubscribe()
-        await self.engine.aclose()
+        if self.engine is not None:
+            await self.engine.aclose()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from imagen_tui.backends import Engine
+from imagen_tui.backends import ConfigError, Engine
 
 
 def run_workbench(config_path: str | Path | None = None, *, preview: str | None = None) -> int:
@@ -19,9 +19,12 @@ def run_workbench(config_path: str | Path | None = None, *, preview: str | None 
     Raises the engine's ConfigError for a bad config (the CLI turns it into exit code 2).
     """
     overrides = {"preview.mode": preview} if preview else None
-    engine = Engine.open(config_path, overrides=overrides)
     from .app import WorkbenchApp
 
-    app = WorkbenchApp(engine)
+    # The engine opens in a thread after the first frame (loading the config costs about as
+    # much as importing Textual); a bad config ends the app and is reported here, exit code 2.
+    app = WorkbenchApp(open_engine=lambda: Engine.open(config_path, overrides=overrides))
     app.run()
+    if app.config_problems:
+        raise ConfigError(app.config_problems)
     return app.return_code or 0

@@ -28,8 +28,9 @@ def utc(monkeypatch: pytest.MonkeyPatch) -> None:
 def ready(extra: Any = None) -> Any:
     async def run_before(pilot: Pilot[Any]) -> None:
         app = pilot.app
+        await wait_for(pilot, lambda: app.started)
         editor = app.screen.query_one("#editor")
-        await wait_for(pilot, lambda: app.started and editor.ready.is_set())
+        await wait_for(pilot, lambda: editor.ready.is_set())
         app.screen.query_one("#prompt").cursor_blink = False
         if extra is not None:
             await extra(pilot)

@@ -31,40 +31,36 @@ class MainScreen(Screen[None]):
     class Mounted(Message):
         """Every pane is mounted: the app may start the engine and fill them."""
 
-    def __init__(self, engine: Any, renderer: str, prompt_history: PromptHistory) -> None:
+    def __init__(self, renderer: str, prompt_history: PromptHistory) -> None:
         super().__init__()
-        self.engine = engine
         self.renderer = renderer
         self.prompt_history = prompt_history
 
     def compose(self) -> ComposeResult:
-        config = self.engine.config
+        """The panes, empty: `configure` fills them once the engine is open."""
         with Container(id="workbench"):
             with Vertical(id="left"):
                 with Vertical(id="editor-pane", classes="pane") as pane:
                     pane.border_title = "Prompt  f2"
-                    yield PromptEditor(
-                        self.engine.backends(),
-                        sorted(getattr(config, "styles", {}) or {}),
-                        getattr(config, "default_backend", ""),
-                        self.app.prepare_form,  # type: ignore[attr-defined]
-                        self.prompt_history,
-                        id="editor",
-                    )
+                    yield PromptEditor(self.prompt_history, id="editor")
                 with Container(id="jobs-pane", classes="pane") as pane:
                     pane.border_title = "Jobs  f3"
                     with Vertical(id="jobs-main"):
                         yield JobList(id="jobs-list")
                         yield Static("", id="job-detail", markup=False)
-                    yield make_preview(self.renderer, id="job-preview")
+                    yield make_preview(self.renderer, id="job-preview", classes="preview")
             with Container(id="history-pane", classes="pane") as pane:
                 pane.border_title = "History  f4"
-                yield HistoryPane(self.engine.history, self.renderer, id="history")
+                yield HistoryPane(self.renderer, id="history")
         yield KeyBar(id="keys")
 
     def on_mount(self) -> None:
-        self.set_focus(self.query_one("#prompt"))  # now, not after a refresh: early keys go here
         self._layout(self.size.width, self.size.height)
+        # Nested panes compose in their own turn: wait one refresh before looking inside them.
+        self.call_after_refresh(self._panes_ready)
+
+    def _panes_ready(self) -> None:
+        self.set_focus(self.query_one("#prompt"))  # before the app replays early keys into it
         self.post_message(self.Mounted())
 
     def on_resize(self, event: Resize) -> None:
@@ -74,6 +70,19 @@ class MainScreen(Screen[None]):
         self.set_class(width < COMPACT_BELOW, "-compact")
         self.set_class(width >= WIDE_FROM, "-wide")
         self.set_class(width < TINY_BELOW[0] or height < TINY_BELOW[1], "-tiny")
+
+    def configure(self, engine: Any, renderer: str, prepare: Any) -> None:
+        """Give the panes what the engine knows: backends, styles, the history store."""
+        config = engine.config
+        for preview in self.query(".preview"):
+            preview.set_renderer(renderer)  # type: ignore[attr-defined]
+        self.query_one(HistoryPane).history = engine.history
+        self.query_one(PromptEditor).configure(
+            engine.backends(),
+            sorted(getattr(config, "styles", {}) or {}),
+            getattr(config, "default_backend", ""),
+            prepare,
+        )
 
     @on(JobList.Highlighted)
     def _job_highlighted(self, event: JobList.Highlighted) -> None:

@@ -82,6 +82,12 @@ class CellPreview(ReportsWorkerErrors, Widget):
         self._strips: list[Strip] = []
         self._built_for: tuple[int, int] = (0, 0)
 
+    def set_renderer(self, renderer: str) -> None:
+        """Switch renderer (the config is read after the first frame); `off` shows a notice."""
+        self.renderer = renderer if renderer in RENDERERS else "auto"
+        if self.renderer == "off":
+            self.show(None)
+
     def show(self, source: Image.Image | Path | str | None) -> None:
         """Display `source`: a PIL image at once, a path after decoding it in a worker."""
         if self.renderer == "off":
@@ -134,7 +140,12 @@ class CellPreview(ReportsWorkerErrors, Widget):
         return self._strips[y] if y < len(self._strips) else Strip.blank(width)
 
 
-def make_preview(renderer: str, *, id: str | None = None) -> CellPreview:  # noqa: A002 (Textual's signature)
+def make_preview(
+    renderer: str,
+    *,
+    id: str | None = None,  # noqa: A002 (Textual's signature)
+    classes: str | None = None,
+) -> CellPreview:
     """The preview widget for `renderer`. Today always `CellPreview` (kitty/sixel fall back to
     half cells); swap in `ImagePreview` here once the graphics widget lands."""
-    return CellPreview(renderer, id=id)
+    return CellPreview(renderer, id=id, classes=classes)

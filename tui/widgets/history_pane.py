@@ -55,9 +55,14 @@ class HistoryPane(ReportsWorkerErrors, Container):
         Binding("escape", "close_search", show=False, id="history.close_search"),
     ]
 
-    def __init__(self, history: Any, renderer: str, *, id: str | None = None) -> None:  # noqa: A002 (Textual's signature)
+    def __init__(
+        self,
+        renderer: str,
+        *,
+        id: str | None = None,  # noqa: A002 (Textual's signature)
+    ) -> None:
         super().__init__(id=id)
-        self.history = history
+        self.history: Any = None  # the engine's history store, set once the engine is open
         self.renderer = renderer
         self.query_text: str | None = None
         self.favourites = False
@@ -73,7 +78,7 @@ class HistoryPane(ReportsWorkerErrors, Container):
             yield HistoryList(id="history-list")
             yield Static("", id="history-status", markup=False)
         with Container(id="history-view"):
-            yield make_preview(self.renderer, id="preview")
+            yield make_preview(self.renderer, id="preview", classes="preview")
             yield MetadataPanel(id="metadata", markup=False)
 
     def on_mount(self) -> None:
@@ -116,7 +121,7 @@ class HistoryPane(ReportsWorkerErrors, Container):
         lst = self.list
         where = f"{lst.cursor + 1}/{lst.count}" if lst.count else "empty"
         base = str(self.query_one("#history-status", Static).content).split(" — ")[0]
-        self.query_one("#history-status", Static).update(f"{base} — {where}")
+        self.query_one("#history-status", Static).update(f"{base} — {where}", layout=False)
 
     # -- preview --------------------------------------------------------------------------
 

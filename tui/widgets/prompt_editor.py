@@ -100,27 +100,37 @@ class PromptEditor(Vertical):
 
     def __init__(
         self,
-        backends: list[Any],
-        styles: list[str],
-        default_backend: str,
-        prepare: Callable[[Any], Any] | None,
         history: PromptHistory,
         *,
         id: str | None = None,  # noqa: A002 (Textual's signature)
     ) -> None:
         super().__init__(id=id)
-        self.backends = {b.name: b for b in backends}
-        self.style_names = styles
-        self.default_backend = default_backend if default_backend in self.backends else ""
-        if not self.default_backend and backends:
-            self.default_backend = backends[0].name
-        self.prepare = prepare
+        self.backends: dict[str, Any] = {}
+        self.style_names: list[str] = []
+        self.default_backend = ""
+        self.prepare: Callable[[Any], Any] | None = None
         self.prompt_history = history
         self.problems: list[Any] = []
         self.cost_usd: float | None = None
         self.attempted = False  # an empty prompt is only a problem once the user tried to send
         self._estimate_timer: Timer | None = None
         self.ready = asyncio.Event()  # set once every field is mounted
+
+    def configure(
+        self,
+        backends: list[Any],
+        styles: list[str],
+        default_backend: str,
+        prepare: Callable[[Any], Any] | None,
+    ) -> None:
+        """What the engine offers; mounts the option fields (the prompt works before this)."""
+        self.backends = {b.name: b for b in backends}
+        self.style_names = list(styles)
+        self.default_backend = default_backend if default_backend in self.backends else ""
+        if not self.default_backend and backends:
+            self.default_backend = backends[0].name
+        self.prepare = prepare
+        self.call_after_refresh(self._mount_fields)
 
     def compose(self) -> ComposeResult:
         yield PromptArea(
@@ -182,11 +192,6 @@ class PromptEditor(Vertical):
     def _style_select(self) -> Choice:
         options = [(Text("none"), ""), *((Text(safe(s)), s) for s in self.style_names)]
         return Choice(options, id="style")
-
-    def on_mount(self) -> None:
-        # The prompt is painted and takes keys first; the option fields follow one frame later
-        # (each Input costs ~30 ms of styling: start-up would pay them before the first frame).
-        self.call_after_refresh(self._mount_fields)
 
     async def _mount_fields(self) -> None:
         await self.query_one("#fields", Grid).mount_all(self._fields())
