@@ -100,6 +100,7 @@ class WorkbenchApp(App[int]):
         # wait for them (a ctrl+g typed during start-up used to hit a screen still composing).
         self.main_ready = asyncio.Event()
         self._early_keys: list[events.Key] = []
+        self._painted = self._opening = False
         # Themes before the first style pass: a later switch restyles every widget (~0.3 s).
         self._install_themes()
 
@@ -130,7 +131,7 @@ class WorkbenchApp(App[int]):
         if self.engine is not None:
             self._configure(self.engine)
         else:
-            self._open()
+            self._open_when_painted()
         early, self._early_keys = self._early_keys, []
         for key in early:
             await super().on_event(key)
@@ -171,6 +172,15 @@ class WorkbenchApp(App[int]):
         # Long-lived objects from start-up never need collecting; freezing them shortens the
         # gen-2 pauses that otherwise hit held keys (reference §2: 23-43 ms → 5-9 ms).
         gc.freeze()
+        self._painted = True
+        self._open_when_painted()
+
+    def _open_when_painted(self) -> None:
+        """Open the engine once the panes exist and the first frame is out (a thread opening it
+        earlier would compete with the first paint for the GIL)."""
+        if self.engine is None and self._painted and self.main_ready.is_set() and not self._opening:
+            self._opening = True
+            self._open()
 
     def _install_themes(self) -> None:
         loaded = load_themes(self.user_theme_folder)

@@ -74,7 +74,7 @@ class HistoryPane(ReportsWorkerErrors, Container):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="history-col"):
-            yield Input(id="search", placeholder="search prompts (enter), escape clears")
+            yield Vertical(id="search-slot")  # the Input is made on the first `/` (start-up)
             yield HistoryList(id="history-list")
             yield Static("", id="history-status", markup=False)
         with Container(id="history-view"):
@@ -83,7 +83,6 @@ class HistoryPane(ReportsWorkerErrors, Container):
 
     def on_mount(self) -> None:
         self.list.on_cursor = self._show_row
-        self.query_one("#search").display = False
         self._show_row(None)
 
     @property
@@ -181,7 +180,10 @@ class HistoryPane(ReportsWorkerErrors, Container):
 
     # -- keys -----------------------------------------------------------------------------
 
-    def action_search(self) -> None:
+    async def action_search(self) -> None:
+        if not self.query("#search"):
+            placeholder = "search prompts (enter), escape clears"
+            await self.query_one("#search-slot").mount(Input(id="search", placeholder=placeholder))
         search = self.query_one("#search", Input)
         search.display = True
         search.focus()
@@ -193,8 +195,9 @@ class HistoryPane(ReportsWorkerErrors, Container):
         self.list.focus()
 
     def action_close_search(self) -> None:
-        search = self.query_one("#search", Input)
-        if search.display:
+        found = self.query("#search")
+        search = found.first(Input) if found else None
+        if search is not None and search.display:
             search.value, search.display = "", False
             if self.query_text is not None:
                 self.query_text = None
