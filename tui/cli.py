@@ -108,6 +108,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _launch_workbench(opts: argparse.Namespace) -> int:
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise UsageError("the workbench needs a terminal; in scripts use --once PROMPT")
     from .workbench import run_workbench  # Textual is imported only here
 
     return run_workbench(opts.config, preview=opts.preview)

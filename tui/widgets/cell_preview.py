@@ -35,7 +35,11 @@ def fit(size: tuple[int, int], box: tuple[int, int]) -> tuple[int, int]:
 
 
 def halfcell_strips(image: Image.Image, cells: tuple[int, int]) -> list[Strip]:
-    """`image` fitted into `cells` (columns, rows) as one Strip per row, centred, 2 px per cell."""
+    """`image` fitted into `cells` (columns, rows) as one Strip per row, centred, 2 px per cell.
+
+    Styles are made with `Style.from_color` (rich's fast path) and shared per colour pair within
+    one build: `Style(color=Color.from_rgb(...))` per cell cost ~60 ms for a 46x20 box here.
+    """
     columns, rows = cells
     if columns < 1 or rows < 1:
         return []
@@ -45,17 +49,27 @@ def halfcell_strips(image: Image.Image, cells: tuple[int, int]) -> list[Strip]:
     data = pixels.tobytes()
     pad_left = (columns - width) // 2
     top_pad = (rows - height // 2) // 2
+    colours: dict[bytes, Color] = {}
+    styles: dict[tuple[bytes, bytes], Style] = {}
+
+    def colour(rgb: bytes) -> Color:
+        found = colours.get(rgb)
+        if found is None:
+            found = colours[rgb] = Color.from_rgb(rgb[0], rgb[1], rgb[2])
+        return found
+
     blank = Strip.blank(columns)
     strips = [blank] * top_pad
+    row_bytes = width * 3
     for y in range(0, height, 2):
+        upper = data[y * row_bytes : (y + 1) * row_bytes]
+        lower = data[(y + 1) * row_bytes : (y + 2) * row_bytes]
         segments = [Segment(" " * pad_left)] if pad_left else []
-        for x in range(width):
-            a = (y * width + x) * 3
-            b = ((y + 1) * width + x) * 3
-            style = Style(
-                color=Color.from_rgb(data[a], data[a + 1], data[a + 2]),
-                bgcolor=Color.from_rgb(data[b], data[b + 1], data[b + 2]),
-            )
+        for x in range(0, row_bytes, 3):
+            key = (upper[x : x + 3], lower[x : x + 3])
+            style = styles.get(key)
+            if style is None:
+                style = styles[key] = Style.from_color(colour(key[0]), colour(key[1]))
             segments.append(Segment("▀", style))
         strips.append(Strip(segments).adjust_cell_length(columns))
     return strips + [blank] * (rows - len(strips))
