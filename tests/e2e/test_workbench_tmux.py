@@ -44,13 +44,14 @@ class Tmux:
         ]
 
 
-def wait_for(check: Callable[[], Any], what: str) -> Any:
+def wait_for(check: Callable[[], Any], what: str, tmux: Tmux | None = None) -> Any:
     deadline = time.monotonic() + WAIT_S
     while time.monotonic() < deadline:
         if value := check():
             return value
         time.sleep(0.1)
-    raise AssertionError(f"waited {WAIT_S:g}s for {what}")
+    seen = f"; windows {tmux.windows()}; screen:\n{tmux.screen()}" if tmux else ""
+    raise AssertionError(f"waited {WAIT_S:g}s for {what}{seen}")
 
 
 @pytest.fixture
@@ -96,11 +97,13 @@ def test_type_generate_browse_and_open_the_image_window(workbench: tuple[Tmux, P
     tmux.run("send-keys", "-t", "wb:0", "C-g")
     image = wait_for(lambda: next(out.rglob("*.png"), None), "the image file")
     wait_for(lambda: "✓" in tmux.screen(), "the job marked done")
-    tmux.run("send-keys", "-t", "wb:0", "F4")
     wait_for(lambda: "1/1" in tmux.screen(), "the image in history")
+    tmux.run("send-keys", "-t", "wb:0", "F4")
+    # The key bar lists the history keys once the list has focus.
+    wait_for(lambda: "/ Search" in tmux.screen(), "the history focused", tmux)
     tmux.run("send-keys", "-t", "wb:0", "o")
     name = "img:a-red-fox-echo-pwned"
-    window = wait_for(lambda: next((w for w in tmux.windows() if w[1] == name), None), name)
+    window = wait_for(lambda: next((w for w in tmux.windows() if w[1] == name), None), name, tmux)
     assert window[2] == "0"  # opened in the background
     assert "view" in window[3] and str(image) in window[3]
     tmux.run("send-keys", "-t", "wb:0", "o")  # again: the same window is reused
