@@ -14,14 +14,13 @@ from pathlib import Path
 from typing import Any
 
 from rich.text import Text
-from textual import events, on
+from textual import on
 from textual.app import ComposeResult
 from textual.containers import Grid, Horizontal, Vertical
 from textual.message import Message
 from textual.timer import Timer
 from textual.widgets import Checkbox, Input, Label, Static, TextArea
 
-from imagen_tui.backends import visible
 from imagen_tui.tui.editor_form import (
     COMMON_SIZES,
     CUSTOM,
@@ -32,55 +31,12 @@ from imagen_tui.tui.editor_form import (
 from imagen_tui.tui.text import safe
 from imagen_tui.tui.ui_state import PromptHistory
 from imagen_tui.tui.widgets.choice import Choice
+from imagen_tui.tui.widgets.prompt_inputs import PromptArea, SafeInput
 
 CAPABILITY_FIELDS = {"negative": "negative", "seed": "seed", "steps": "steps"}
 CAPABILITY_FIELDS["references"] = "references"
 ESTIMATE_DELAY = 0.15  # seconds of quiet before the form is re-checked and priced
 FIELDS = ("prompt", "negative", "backend", "size", "seed", "steps", "style", "count", "references")
-
-
-class SafeInput(Input):
-    """An Input whose pasted or loaded text shows control characters as stand-ins."""
-
-    def _on_paste(self, event: events.Paste) -> None:
-        event.text = visible(event.text)
-        super()._on_paste(event)
-
-    def set_text(self, text: str) -> None:
-        self.value = visible(text)
-
-
-class PromptArea(TextArea):
-    """The prompt TextArea: ↑ on the first line / ↓ on the last walk the prompt history."""
-
-    def __init__(self, history: PromptHistory, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.prompt_history = history
-
-    def load_text(self, text: str) -> None:
-        """Replace the text; control characters arrive as visible stand-ins (␛), never live."""
-        super().load_text(visible(text, multiline=True))
-
-    async def _on_paste(self, event: events.Paste) -> None:
-        event.text = visible(event.text, multiline=True)
-        await super()._on_paste(event)
-
-    async def _on_key(self, event: events.Key) -> None:
-        row = self.cursor_location[0]
-        if event.key == "up" and row == 0:
-            recalled = self.prompt_history.older(self.text)
-        elif event.key == "down" and row == self.document.line_count - 1:
-            recalled = self.prompt_history.newer()
-        else:
-            if event.is_printable or event.key in ("backspace", "delete", "enter"):
-                self.prompt_history.reset()
-            await super()._on_key(event)
-            return
-        if recalled is not None:
-            event.stop()
-            event.prevent_default()
-            self.load_text(recalled)
-            self.move_cursor(self.document.end)
 
 
 def _field(label: str, widget: Any, name: str) -> Vertical:
