@@ -98,6 +98,7 @@ class WorkbenchApp(LiveJobs, App[int]):
         self.main_ready = asyncio.Event()
         self._early_keys: list[events.Key] = []
         self._painted = self._opening = False
+        self._unsaved_theme: str | None = None
         # Themes before the first style pass: a later switch restyles every widget (~0.3 s).
         self._install_themes()
 
@@ -158,6 +159,7 @@ class WorkbenchApp(LiveJobs, App[int]):
         configured = getattr(engine.config, "theme", None)
         if configured and not ui_state.load_theme_choice(self.state_folder):
             if configured in self.available_themes:
+                self._unsaved_theme = configured  # the config's choice, not the user's pick
                 self.theme = configured
             else:
                 message = f"Unknown theme {safe(configured)}; using {self.theme}"
@@ -200,6 +202,9 @@ class WorkbenchApp(LiveJobs, App[int]):
         return DEFAULT_THEME if DEFAULT_THEME in names else "textual-dark"
 
     def _remember_theme(self, theme: Theme) -> None:
+        if theme.name == self._unsaved_theme:
+            self._unsaved_theme = None
+            return
         try:
             ui_state.save_theme_choice(theme.name, self.state_folder)
         except OSError as exc:
