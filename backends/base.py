@@ -48,6 +48,8 @@ class BackendOptions(BaseModel):
     """How many jobs this instance runs at once."""
     timeout_s: float = Field(default=300.0, gt=0)
     """Give up on one image after this many seconds."""
+    budget_usd_per_day: float | None = Field(default=None, ge=0)
+    """Refuse a job whose estimate would take this instance's spend today past this (USD)."""
 
 
 class ApiOptions(BackendOptions):
@@ -137,6 +139,24 @@ class Backend(ABC):
         """Validate a `[backends.<name>]` table (minus `type`) into this type's Options."""
         return cls.Options.model_validate(dict(raw))
 
+    def attach(self, instances: Callable[[str], Backend]) -> None:
+        """Let this instance reach the engine's other instances by name (a `pool` needs its
+        members). The engine calls it once, right after building the instance; `instances`
+        raises ConfigError for an unknown name."""
+        self._instances = instances
+
+    def instance(self, name: str) -> Backend:
+        """Another configured instance, through the engine that attached this one.
+
+        Raises ConfigError for an unknown name, ImagenError(INTERNAL) when nothing attached it.
+        """
+        instances: Callable[[str], Backend] | None = getattr(self, "_instances", None)
+        if instances is None:
+            raise ImagenError(
+                ErrorCode.INTERNAL, f"backend {self.name!r} was not attached to an engine"
+            )
+        return instances(name)
+
     def api_key(self) -> str | None:
         """The key from the env var named in the options, or None."""
         var = getattr(self.options, "api_key_env", None)
@@ -182,6 +202,23 @@ class Backend(ABC):
     @abstractmethod
     async def generate(self, request: GenerationRequest, ctx: JobContext) -> ImageResult:
         """Make one image. Raise `ImagenError` for every expected failure."""
+
+    async def probe(self, http: httpx.AsyncClient) -> str | None:
+        """Live readiness: like `readiness()`, but may ask the server (e.g. list its models).
+
+        None when the instance answers and can run; else one line saying what is wrong (an
+        unreachable server names its URL). Never raises an expected failure.
+        """
+        return self.readiness()
+
+    async def queue_depth(self, http: httpx.AsyncClient) -> int:
+        """How many jobs the host is running or holding (>= 0), asked now; `pool` sends each
+        job to the member with the fewest. Local types (comfyui, a1111) override it.
+
+        Raises ImagenError(UNAVAILABLE) naming the URL when the host is down, and
+        ImagenError(INTERNAL) for a type that cannot tell (this default).
+        """
+        raise ImagenError(ErrorCode.INTERNAL, f"{self.type_name} cannot report its queue")
 
     async def cancel(self, ctx: JobContext) -> None:  # noqa: B027 - optional hook
         """Ask the remote side to stop this job. Types with Capability.CANCEL override it."""

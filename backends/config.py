@@ -117,6 +117,36 @@ class LimitsConfig(BaseModel):
     """Most jobs running at once across all backends."""
     retries: int = Field(default=3, ge=0, le=10)
     """Retry attempts after a rate limit (429), a server error (5xx) or a network error."""
+    budget_usd_per_day: float | None = Field(default=None, ge=0)
+    """Refuse a job whose estimated cost would take today's spend (USD) past this; unset = none."""
+
+
+class NotifyConfig(BaseModel):
+    """`[notify]`: telling you a job finished while you look at another tmux window."""
+
+    model_config = _SECTION
+
+    tmux_message: bool = True
+    """Show a tmux display-message naming the finished image."""
+    bell: bool = False
+    """Ring the terminal bell too."""
+
+
+class LibraryConfig(BaseModel):
+    """`[library]`: folders of images made by other tools, indexed in place (read-only)."""
+
+    model_config = _SECTION
+
+    roots: list[Path] = Field(default_factory=list)
+    """Folders to index besides the output dir, e.g. ["~/ComfyUI/output"]."""
+
+    @field_validator("roots", mode="before")
+    @classmethod
+    def _expand(cls, value: Any, info: ValidationInfo) -> Any:
+        if not isinstance(value, list):
+            return value
+        env = (info.context or {}).get("env", os.environ)
+        return [expand_path(str(v), env) if isinstance(v, str | Path) else v for v in value]
 
 
 class BackendInstance(BaseModel):
@@ -156,10 +186,16 @@ class Config(BaseModel):
     """Prompt templates by name."""
     limits: LimitsConfig = Field(default_factory=LimitsConfig)
     """Global caps on work in flight."""
+    notify: NotifyConfig = Field(default_factory=NotifyConfig)
+    """Telling you a job finished while you look at another tmux window."""
+    library: LibraryConfig = Field(default_factory=LibraryConfig)
+    """Folders of other tools' images, indexed in place."""
     keys: dict[str, str] = Field(default_factory=dict)
     """Key binding overrides: binding id = keys, e.g. generate = "ctrl+g"."""
     source: Path | None = Field(default=None, exclude=True)
     """The file this came from; None when there was none."""
+    warnings: list[str] = Field(default_factory=list, exclude=True)
+    """Notes that did not stop loading (e.g. an IMAGEN_* variable that nearly names a key)."""
 
     def instance(self, name: str) -> BackendInstance:
         """The backend instance called `name`; ConfigError lists the configured ones."""
@@ -186,6 +222,13 @@ class Config(BaseModel):
         return data
 
 
+_SECTIONS: dict[str, type[BaseModel]] = {
+    name: field.annotation
+    for name, field in Config.model_fields.items()
+    if isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel)
+}
+
+
 def resolve_config_path(
     explicit: str | Path | None = None, env: Mapping[str, str] | None = None
 ) -> Path:
@@ -210,12 +253,58 @@ def load_config(
     raw, text = ({}, None) if _missing_default(path) else read_toml(path)
     problems = Problems(path if text is not None else None, text or "")
     tree = _with_builtin_backend(raw)
-    apply_env(tree, env, problems)
+    known = _KnownKeys(tree)
+    warnings = apply_env(tree, env, problems, known, known.env_names())
     apply_overrides(tree, overrides or {}, problems)
     config = _validate(tree, problems, env, problems.file)
     if problems or config is None:
         raise ConfigError(problems.lines())
+    config.warnings = warnings
     return config
+
+
+_NOT_FROM_ENV = frozenset({"backends", "styles", "keys", "source", "warnings"})
+
+
+class _KnownKeys:
+    """Which key paths an IMAGEN_* variable may set, given the file's backend instances."""
+
+    def __init__(self, tree: dict[str, Any]) -> None:
+        backends = tree.get("backends")
+        self.instances = dict(backends) if isinstance(backends, dict) else {}
+
+    def __call__(self, path: KeyPath) -> bool:
+        head, rest = path[0], path[1:]
+        fields = Config.model_fields
+        if not rest:
+            return head in fields and head not in _NOT_FROM_ENV
+        if head == "keys":
+            return len(rest) == 1
+        if head == "styles":
+            return len(rest) == 2 and rest[1] in StyleConfig.model_fields
+        if head == "backends":
+            return len(rest) == 2 and rest[1] in self._options(rest[0])
+        section = _SECTIONS.get(head)
+        return section is not None and len(rest) == 1 and rest[0] in section.model_fields
+
+    def _options(self, instance: str) -> set[str]:
+        table = self.instances.get(instance)
+        type_name = table.get("type") if isinstance(table, dict) else None
+        if not isinstance(type_name, str):
+            return set()
+        try:
+            return {"type", *registry.backend_type(type_name).Options.model_fields}
+        except ConfigError:
+            return set()
+
+    def env_names(self) -> list[str]:
+        """Every variable name that sets a key (for did-you-mean on near misses)."""
+        names = [n for n in Config.model_fields if n not in _NOT_FROM_ENV]
+        names += [f"{s}__{f}" for s, model in _SECTIONS.items() for f in model.model_fields]
+        for instance in self.instances:
+            env_instance = instance.replace("-", "_")
+            names += [f"backends__{env_instance}__{o}" for o in self._options(instance)]
+        return ["IMAGEN_" + n.upper() for n in names]
 
 
 def validate_file(path: Path, *, env: Mapping[str, str] | None = None) -> list[str]:
@@ -252,10 +341,11 @@ def _with_builtin_backend(raw: dict[str, Any]) -> dict[str, Any]:
 def _validate(
     tree: dict[str, Any], problems: Problems, env: Mapping[str, str], source: Path | None
 ) -> Config | None:
-    if "source" in tree:  # a real field, but not one a file may set
-        del tree["source"]
-        allowed = [n for n, f in Config.model_fields.items() if not f.exclude]
-        problems.add(("source",), did_you_mean("source", allowed))
+    for internal in ("source", "warnings"):  # real fields, but not ones a file may set
+        if internal in tree:
+            del tree[internal]
+            allowed = [n for n, f in Config.model_fields.items() if not f.exclude]
+            problems.add((internal,), did_you_mean(internal, allowed))
     raw_backends = tree.pop("backends", {})
     instances = _validate_backends(raw_backends, problems)
     _check_references(tree, list(raw_backends) if isinstance(raw_backends, dict) else [], problems)

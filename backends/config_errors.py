@@ -12,7 +12,7 @@ import difflib
 import re
 import shlex
 import tomllib
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, get_args, get_origin
 
@@ -248,18 +248,30 @@ def _instance_name(part: str, names: list[str]) -> str:
     return matches[0] if matches else part
 
 
-def apply_env(tree: dict[str, Any], env: Mapping[str, str], problems: Problems) -> None:
-    """Layer IMAGEN_* variables (`__` between levels) onto the raw tree, noting their origin."""
+def apply_env(
+    tree: dict[str, Any],
+    env: Mapping[str, str],
+    problems: Problems,
+    known: Callable[[KeyPath], bool],
+    candidates: Sequence[str] = (),
+) -> list[str]:
+    """Layer the IMAGEN_* variables that name a known key (`__` between levels) onto the raw
+    tree, noting their origin. Others are left alone: IMAGEN_OPENAI_API_KEY is a natural name
+    for the variable an `api_key_env` points at. Returns one warning per variable that is a
+    near miss of a real key (`candidates`: every known variable name). Values are never shown."""
     backends = tree.get("backends")
     names = list(backends) if isinstance(backends, dict) else []
+    warnings = []
     for var, path in _env_keys(env, names):
-        if path is None:
-            problems.add_line(
-                f"environment {var}: not a config key; use IMAGEN_<KEY> or IMAGEN_<TABLE>__<KEY>"
-            )
+        if path is not None and known(path):
+            _put(tree, path, env[var])
+            problems.set_origin(path, f"environment {var}")
             continue
-        _put(tree, path, env[var])
-        problems.set_origin(path, f"environment {var}")
+        close = difflib.get_close_matches(var, candidates, n=1, cutoff=0.85)
+        if close:
+            note = f"environment {var} is not a config key (ignored); did you mean {close[0]}?"
+            warnings.append(note)
+    return warnings
 
 
 def apply_overrides(tree: dict[str, Any], overrides: Mapping[str, Any], problems: Problems) -> None:

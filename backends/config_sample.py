@@ -44,11 +44,11 @@ BACKENDS_INTRO = """\
 """
 
 API_EXAMPLE = """\
-# An API backend, once its type is installed (`imagen-tui backends` lists the types):
+# An API backend (`imagen-tui backends openai` lists its options):
 # [backends.openai]
 # type = "openai"
 # api_key_env = "OPENAI_API_KEY"   # the variable holding the key, never the key itself
-# model = "gpt-image-1"
+# model = "gpt-image-2"
 """
 
 STYLES_INTRO = """\

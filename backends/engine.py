@@ -13,6 +13,8 @@ in a worker thread: nothing here blocks the loop on SQLite or file I/O.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import logging
 import os
 import time
 from collections.abc import Callable, Mapping
@@ -25,7 +27,7 @@ from .errors import ConfigError, ErrorCode, ImagenError, ImagenTuiError
 from .events import EventBus, EventKind, JobEvent
 from .imageheader import sniff
 from .job_writer import JobWriter
-from .models import GenerationRequest, ImageResult, Job, JobState
+from .models import GenerationRequest, ImageResult, Job, JobState, Problem
 from .prepare import Prepared, prepare
 from .retry import RetryPolicy
 
@@ -36,6 +38,8 @@ if TYPE_CHECKING:
     from .options import BackendInfo
     from .store.history import HistoryStore
     from .store.joblog import JobLog
+
+log = logging.getLogger("imagen_tui")
 
 REMOTE_CANCEL_TIMEOUT_S = 10.0
 CANCEL_POLL_S = 0.5
@@ -102,7 +106,11 @@ class Engine:
             sidecar=config.output.sidecar,
             index_path=paths.index_path(),
             thumbs_dir=paths.thumbs_dir(),
+            library_path=paths.library_path(),
+            library_roots=config.library.roots,
         )
+        for note in config.warnings:
+            log.warning("%s", note)
         return cls(config, store, job_log=JobLog(paths.joblog_path()), env=env, http=http)
 
     @property
@@ -148,7 +156,9 @@ class Engine:
         if name not in self._backends:
             instance = self.config.instance(name)
             cls = registry.backend_type(instance.type)
-            self._backends[name] = cls(name, instance.options, self._env)
+            backend = cls(name, instance.options, self._env)
+            backend.attach(self.backend)  # a pool reaches its member instances through this
+            self._backends[name] = backend
         return self._backends[name]
 
     def backends(self) -> list[BackendInfo]:
@@ -184,12 +194,45 @@ class Engine:
         return infos
 
     def prepare(self, request: GenerationRequest) -> Prepared:
-        """Validate and expand a request without sending anything (see `prepare.prepare`)."""
+        """Validate and expand a request without sending anything (see `prepare.prepare`),
+        including the daily budgets (`[limits] budget_usd_per_day`, and per instance)."""
         try:
             backend: Backend | None = self.backend(request.backend or None)
         except ConfigError:
             backend = None
-        return prepare(self.config, backend, request)
+        prepared = prepare(self.config, backend, request)
+        if prepared.ok and prepared.cost_usd:
+            problem = self._over_budget(prepared)
+            if problem is not None:
+                return dataclasses.replace(prepared, problems=(problem,), requests=())
+        return prepared
+
+    def _over_budget(self, prepared: Prepared) -> Problem | None:
+        """A "budget" problem when this request's estimate would pass a daily budget: the
+        message says the spend so far and how to raise the limit."""
+        if self.job_log is None or prepared.cost_usd is None:
+            return None
+        day = _start_of_today()
+        limits = [(self.config.limits.budget_usd_per_day, None, "[limits] budget_usd_per_day")]
+        if prepared.options is not None:
+            key = f"[backends.{prepared.backend}] budget_usd_per_day"
+            limits.append((prepared.options.budget_usd_per_day, prepared.backend, key))
+        for budget, backend, key in limits:
+            if budget is None:
+                continue
+            try:
+                spent = self.job_log.spent_since(day, backend)
+            except ImagenTuiError:
+                spent = 0.0
+            if spent + prepared.cost_usd > budget + 1e-9:
+                where = self.config.source or "your config"
+                return Problem(
+                    "budget",
+                    f"today's spend ${spent:.2f} plus this request's estimate "
+                    f"${prepared.cost_usd:.2f} would pass the daily budget of ${budget:.2f}; "
+                    f"raise {key} in {where}, or wait until tomorrow",
+                )
+        return None
 
     # -- jobs -------------------------------------------------------------------------------
 
@@ -212,6 +255,7 @@ class Engine:
                 user_negative=prepared.user_negative,
                 seed=one.seed,
                 pid=os.getpid(),
+                cost_usd=prepared.costs[index] if index < len(prepared.costs) else None,
             )
             jobs.append(self._start(job, backend, prepared.options))
         return jobs
@@ -344,6 +388,8 @@ class Engine:
                 await self._remote_cancel(backend, ctx)
             self._finish(job, JobState.CANCELLED, ImagenError(ErrorCode.CANCELLED))
         except ImagenTuiError as exc:
+            if isinstance(exc, ImagenError) and exc.code is ErrorCode.TIMEOUT:
+                await self._remote_cancel(backend, ctx)  # stop the provider working (and billing)
             if isinstance(exc, ImagenError):
                 error = exc
             else:  # a StoreError: disk full, read-only, permissions; it names the path
@@ -417,7 +463,8 @@ class Engine:
             header.height,
         )
         job.seed = result.seed if result.seed is not None else job.request.seed
-        job.cost_usd = result.cost_usd
+        if result.cost_usd is not None:  # else keep the estimate
+            job.cost_usd = result.cost_usd
         job.progress = 1.0
         job.finished_at = time.time()
         if self.store is None:
@@ -532,6 +579,12 @@ class _Caps:
     async def __aexit__(self, *exc: object) -> None:
         self._global.release()
         self._instance.release()
+
+
+def _start_of_today() -> float:
+    """Local midnight as epoch seconds: budgets are per calendar day where the user is."""
+    now = time.localtime()
+    return time.mktime((now.tm_year, now.tm_mon, now.tm_mday, 0, 0, 0, 0, 0, -1))
 
 
 def _alive(pid: int) -> bool:

@@ -48,3 +48,7 @@ def thumbs_dir() -> Path:
 
 def joblog_path() -> Path:
     return state_dir() / "jobs.sqlite3"
+
+
+def library_path() -> Path:
+    return state_dir() / "library.json"

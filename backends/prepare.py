@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from .base import Backend, BackendOptions, Capability
 from .errors import ConfigError, ImagenError, RequestError
@@ -36,6 +36,8 @@ class Prepared:
     user_negative: str = ""
     options: BackendOptions | None = field(default=None, compare=False)
     warnings: tuple[str, ...] = ()
+    costs: tuple[float | None, ...] = ()
+    """The estimate of each image in USD, in the order of `requests`."""
 
     @property
     def ok(self) -> bool:
@@ -60,14 +62,18 @@ def prepare(config: Config, backend: Backend | None, request: GenerationRequest)
     styled = _styled(config, request, problems)
     options = _options(backend, request, problems)
     _capabilities(backend, request, problems)
-    if problems or options is None:
+    if options is None:
         return Prepared((), name, None, backend.readiness(), tuple(problems), request.prompt,
                         request.negative, options)  # fmt: skip
     requests = _per_image(backend, styled.replace(backend=name), options, problems)
-    cost = _cost(backend, requests, options)
+    if problems:  # every problem at once, the backend's own (sizes, counts) included
+        return Prepared((), name, None, backend.readiness(), tuple(problems), request.prompt,
+                        request.negative, options)  # fmt: skip
+    costs = tuple(backend.estimate_cost(one, options) for one in requests)
+    cost = None if None in costs else round(sum(c for c in costs if c is not None), 6)
     notes = tuple(backend.warnings(requests[0], options)) if requests else ()
     return Prepared(tuple(requests), name, cost, backend.readiness(), tuple(problems),
-                    request.prompt, request.negative, options, notes)  # fmt: skip
+                    request.prompt, request.negative, options, notes, costs)  # fmt: skip
 
 
 def _styled(
@@ -150,14 +156,8 @@ def _per_image(
         except ImagenError as exc:
             problems.append(Problem("size", exc.detail or exc.message))
             return []
+        except (ValueError, TypeError, OSError) as exc:  # values already reported above
+            if not problems:
+                problems.append(Problem("request", f"{type(exc).__name__}: {exc}"))
+            return []
     return out
-
-
-def _cost(backend: Backend, requests: list[GenerationRequest], options: Any) -> float | None:
-    total = 0.0
-    for one in requests:
-        cost = backend.estimate_cost(one, options)
-        if cost is None:
-            return None
-        total += cost
-    return round(total, 6)

@@ -26,6 +26,14 @@ GROUP = "imagen_tui.backends"
 # distribution's metadata (~25 ms of start-up); plugins are still found through GROUP.
 BUILTIN_TYPES: dict[str, str] = {
     "mock": "imagen_tui.backends.adapters.mock:MockBackend",
+    "gemini": "imagen_tui.backends.adapters.gemini:GeminiBackend",
+    "xai": "imagen_tui.backends.adapters.xai:XaiBackend",
+    "a1111": "imagen_tui.backends.adapters.a1111:A1111Backend",
+    "pool": "imagen_tui.backends.adapters.pool:PoolBackend",
+    "replicate": "imagen_tui.backends.adapters.replicate:ReplicateBackend",
+    "fal": "imagen_tui.backends.adapters.fal:FalBackend",
+    "openai": "imagen_tui.backends.adapters.openai_images:OpenAIImagesBackend",
+    "openai-responses": "imagen_tui.backends.adapters.openai_responses:OpenAIResponsesBackend",
 }
 
 

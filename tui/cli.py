@@ -19,7 +19,12 @@ from imagen_tui.backends import ConfigError, ImagenTuiError
 
 from .exit import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, PROG, Parser, UsageError, fail
 
-SUBCOMMANDS = ("backends", "config", "history", "view", "usage", "jobs", "cancel")
+SUBCOMMANDS = (
+    "backends", "config", "history", "view", "usage", "jobs", "cancel",
+    "trash", "restore", "purge", "library", "rerun", "doctor",
+)  # fmt: skip
+GLOBAL_VALUE_OPTIONS = ("--config",)
+"""Global options that take a value; they may come before or after the subcommand."""
 
 
 def build_parser() -> Parser:
@@ -75,18 +80,42 @@ class VersionAction(argparse.Action):
         parser.exit()
 
 
+def subcommand_first(args: list[str]) -> list[str] | None:
+    """`args` reordered so the subcommand comes first, when one follows only options
+    (`imagen-tui --config F history --json` → `history --config F --json`); else None."""
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg in SUBCOMMANDS:
+            return [arg, *args[:i], *args[i + 1 :]]
+        if not arg.startswith("-") or arg in ("-", "--"):
+            return None
+        i += 2 if arg in GLOBAL_VALUE_OPTIONS else 1
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the `imagen-tui` script."""
+    """Entry point of the `imagen-tui` script: one line per error, never a traceback."""
     args = list(sys.argv[1:] if argv is None else argv)
+    _log_to_stderr()
     try:
-        if args and args[0] in SUBCOMMANDS:
+        _check_cwd()
+        reordered = subcommand_first(args)
+        if reordered is not None and reordered[0] == "doctor":
+            return _doctor(reordered[1:])
+        if reordered is not None:
             from . import subcommands
 
-            return subcommands.run(args)
+            return subcommands.run(reordered)
         opts = build_parser().parse_args(args)
         if opts.once is not None:
+            import gc
+
             from .headless import run_once
 
+            # A short-lived process: collecting garbage costs more than it frees.
+            gc.disable()
+            gc.freeze()
             return run_once(opts)
         return _launch_workbench(opts)
     except UsageError as exc:
@@ -105,6 +134,71 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         sys.stderr.close()  # the reader went away (e.g. `| head`); nothing left to say
         return EXIT_FAILED
+    except MemoryError:
+        fail("error: out of memory; try a smaller size or fewer images (-n)")
+        return EXIT_FAILED
+    except Exception as exc:  # a bug: one line for the user, the traceback in a file
+        where = _save_crash_report()
+        fail(f"internal error: {type(exc).__name__}: {exc} (please report it; details in {where})")
+        return EXIT_FAILED
+
+
+def _doctor(args: list[str]) -> int:
+    """`imagen-tui doctor [--renderer NAME] [--config PATH]`: what the terminal can show."""
+    from imagen_tui.backends import Engine
+
+    from .graphics import doctor
+
+    config_path = None
+    if "--config" in args:
+        at = args.index("--config")
+        config_path = args[at + 1] if at + 1 < len(args) else None
+        args = args[:at] + args[at + 2 :]
+    renderer = Engine.open(config_path).config.preview.renderer
+    return doctor.main(args, config_renderer=renderer)
+
+
+def _check_cwd() -> None:
+    try:
+        os.getcwd()
+    except FileNotFoundError:
+        raise UsageError("the current directory no longer exists; cd to another one") from None
+
+
+def _log_to_stderr() -> None:
+    """Warnings of the engine (logger "imagen_tui") as one visible line each on stderr."""
+    import logging
+
+    from imagen_tui.backends import visible
+
+    class OneLine(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            fail(f"{record.levelname.lower()}: {visible(record.getMessage())}")
+
+    logger = logging.getLogger("imagen_tui")
+    if not any(isinstance(h, OneLine) for h in logger.handlers):
+        logger.handlers = [h for h in logger.handlers if type(h).__name__ != "OneLine"]
+        logger.addHandler(OneLine(logging.WARNING))
+        logger.propagate = False
+
+
+def _save_crash_report() -> str:
+    import tempfile
+    import traceback
+
+    text = traceback.format_exc()
+    try:
+        from imagen_tui.backends import paths
+
+        target = paths.state_dir() / "crash.log"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with open(target, "a", encoding="utf-8") as fh:
+            fh.write(text + "\n")
+        return str(target)
+    except OSError:
+        with tempfile.NamedTemporaryFile("w", suffix=".log", delete=False) as fh:
+            fh.write(text)
+            return fh.name
 
 
 def _launch_workbench(opts: argparse.Namespace) -> int:

@@ -37,6 +37,7 @@ FLAGS = {
     "style": "--style",
     "backend": "--backend",
     "references": "--ref",
+    "budget": "budget",
 }
 
 
@@ -149,6 +150,12 @@ def run_once(opts: argparse.Namespace) -> int:
     """Generate, print one line per image, return the exit code."""
     request = build_request(opts)
     engine = Engine.open(opts.config, overrides=flag_overrides(opts))
+    return run_request(engine, request, opts)
+
+
+def run_request(engine: Engine, request: GenerationRequest, opts: argparse.Namespace) -> int:
+    """Prepare, check, generate and report one request (`--once`, `rerun`); the exit code.
+    `opts` needs `json` and `quiet`."""
     prepared = engine.prepare(request)
     if not prepared.ok:
         raise usage_error(prepared)

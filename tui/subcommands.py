@@ -43,6 +43,9 @@ def run(argv: Sequence[str]) -> int:
     p.add_argument("--config", metavar="PATH")
     p = sub.add_parser("view", help="full-screen viewer for one image (what img: windows run)")
     p.add_argument("path", help="image file")
+    p.add_argument(
+        "--renderer", metavar="NAME", help="auto|kitty|sixel|halfcell|unicode|off (default: config)"
+    )
     p.add_argument("--config", metavar="PATH")
     p = sub.add_parser("jobs", help="jobs of every process, newest first")
     p.add_argument("--limit", type=int, default=20, metavar="N", help="at most N jobs (default 20)")
@@ -53,16 +56,22 @@ def run(argv: Sequence[str]) -> int:
     p = sub.add_parser("cancel", help="cancel a queued or running job, in any process")
     p.add_argument("job_id", help="the id `imagen-tui jobs` shows")
     p.add_argument("--config", metavar="PATH")
+    from .library_commands import register
+
+    more = register(sub)
     opts = parser.parse_args(argv)
-    handler = {
-        "backends": cmd_backends,
-        "config": cmd_config,
-        "history": cmd_history,
-        "usage": cmd_usage,
-        "view": cmd_view,
-        "jobs": cmd_jobs,
-        "cancel": cmd_cancel,
-    }[opts.command]
+    handler = (
+        more.get(opts.command)
+        or {
+            "backends": cmd_backends,
+            "config": cmd_config,
+            "history": cmd_history,
+            "usage": cmd_usage,
+            "view": cmd_view,
+            "jobs": cmd_jobs,
+            "cancel": cmd_cancel,
+        }[opts.command]
+    )
     return handler(opts)
 
 
@@ -149,9 +158,14 @@ def cmd_usage(opts: argparse.Namespace) -> int:
         return EXIT_OK
     if not rows:
         print("no images yet")
+        return EXIT_OK
+    print(f"{'day':<10}  {'backend':<16} {'model':<28} {'images':>7}  {'USD':>10}")
     for row in rows:
         cost = row.get("cost_usd") or 0.0
-        print(f"{one_line(row['backend']):<20} {row['images']:>7} images  ${cost:,.4f}")
+        backend, model = one_line(row["backend"], 16), one_line(row["model"] or "—", 28)
+        print(f"{row['day']:<10}  {backend:<16} {model:<28} {row['images']:>7}  {cost:>10.4f}")
+    total = sum(row.get("cost_usd") or 0.0 for row in rows)
+    print(f"{'total':<10}  {'':<16} {'':<28} {sum(r['images'] for r in rows):>7}  {total:>10.4f}")
     return EXIT_OK
 
 
@@ -162,7 +176,7 @@ def cmd_view(opts: argparse.Namespace) -> int:
     engine = _engine(opts)
     from .viewer import run_viewer
 
-    return run_viewer(path.resolve(), engine.config.preview.renderer)
+    return run_viewer(path.resolve(), opts.renderer, engine.config.preview.renderer)
 
 
 def cmd_jobs(opts: argparse.Namespace) -> int:

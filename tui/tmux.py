@@ -122,10 +122,12 @@ def _new_window(
 
 
 def _tag(window_id: str, slug: str, env: Mapping[str, str], runner: Runner) -> str | None:
-    """Tag the window and keep it after a crash; return a warning instead of failing the spawn."""
+    """Tag the window and keep it only if the viewer fails (to show an error it could not
+    display itself); a viewer quit with `q` closes its window. Returns a warning instead of
+    failing the spawn."""
     try:
         _tmux(["set-option", "-w", "-t", window_id, SLUG_OPTION, slug], env, runner)
-        _tmux(["set-option", "-w", "-t", window_id, "remain-on-exit", "on"], env, runner)
+        _tmux(["set-option", "-w", "-t", window_id, "remain-on-exit", "failed"], env, runner)
     except _TmuxError as exc:
         return str(exc)
     return None

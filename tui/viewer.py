@@ -8,46 +8,24 @@ import time
 from pathlib import Path
 from typing import Any
 
-from PIL import Image as PILImage
-from PIL import ImageOps
 from rich.text import Text
-from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Container, Horizontal, VerticalScroll
-from textual.events import Resize
-from textual.message import Message
-from textual.widget import Widget
 from textual.widgets import Footer, Header, Static
-from textual.worker import get_current_worker
 
-from imagen_tui.tui import tmux
+from imagen_tui.backends import Engine, HistoryStore, ImagenTuiError, one_line, visible
+from imagen_tui.tui.graphics.detect import RENDERERS
+from imagen_tui.tui.graphics.startup import Startup, detect_graphics
+from imagen_tui.tui.widgets.image_preview import ImagePreview
+from imagen_tui.tui.widgets.typed_keys import replay_typed
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".webp"})
-RENDERERS = ("auto", "kitty", "tgp", "sixel", "halfcell", "unicode", "off")
-_WIDGET_NAMES = {
-    "auto": "Image",
-    "kitty": "TGPImage",
-    "tgp": "TGPImage",
-    "sixel": "SixelImage",
-    "halfcell": "HalfcellImage",
-    "unicode": "UnicodeImage",
-}
 META_FIELDS = (
     *("prompt", "negative", "backend", "model", "seed"),
     *("steps", "size", "created_at", "cost"),
 )
-_NESTED = ("request", "result", "job")  # tolerate sidecars that group fields
-_ALIASES = {"cost": ("cost_usd", "cost"), "created_at": ("created_at", "created")}
-
-
-def prepare_renderer(renderer: str = "auto") -> None:
-    """Import textual-image (it probes the terminal) before `App.run()`; then fix the tmux title."""
-    if renderer == "off":
-        return
-    import textual_image.widget  # noqa: F401  (the import runs the probe)
-
-    tmux.reset_pane_title()
+_ALIASES = {"cost": "cost_usd"}
 
 
 def image_siblings(image: Path) -> list[Path]:
@@ -63,55 +41,43 @@ def image_siblings(image: Path) -> list[Path]:
     )
 
 
-def load_thumbnail(path: Path, box: tuple[int, int]) -> PILImage.Image:
-    """Decode `path`, upright, shrunk to fit `box` pixels (textual-image never downscales first)."""
-    with PILImage.open(path) as img:
-        img.draft("RGB", box)  # JPEG: decode at a reduced scale when possible
-        img = ImageOps.exif_transpose(img)
-        img.thumbnail(box)
-        if img.mode not in ("RGB", "RGBA"):
-            img = img.convert("RGBA")
-        img.load()
-        return img
-
-
-def _lookup(data: dict[str, Any], key: str) -> Any:
-    for name in _ALIASES.get(key, (key,)):
-        for scope in (data, *(data.get(n) for n in _NESTED)):
-            if isinstance(scope, dict) and scope.get(name) not in (None, ""):
-                return scope[name]
+def _format(key: str, meta: dict[str, Any]) -> str:
     if key == "size":
-        width, height = _lookup(data, "width"), _lookup(data, "height")
-        if width is not None and height is not None:
-            return f"{width}x{height}"
-    return None
-
-
-def _format(key: str, value: Any) -> str:
-    if value is None:
+        width, height = meta.get("width"), meta.get("height")
+        return f"{width}x{height}" if width and height else "—"
+    value = meta.get(_ALIASES.get(key, key))
+    if value is None or value == "":
         return "—"
     if key == "created_at" and isinstance(value, int | float):
         return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(value))
     if key == "cost" and isinstance(value, int | float):
         return f"${value:.4f}"
-    return str(value)
+    return visible(str(value), multiline=True)
 
 
-def metadata_text(image: Path) -> Text:
-    """The metadata panel's text, read from the JSON sidecar next to `image`."""
+def metadata_text(image: Path, history: HistoryStore | None = None) -> Text:
+    """The metadata panel's text: our sidecar first, else what the file embeds (A1111,
+    ComfyUI, our PNG chunk), with control characters made visible."""
+    if history is None:
+        history = Engine.open().history
     sidecar = image.with_suffix(".json")
+    if sidecar.exists():
+        try:
+            data = json.loads(sidecar.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            return Text(f"Unreadable metadata in {sidecar.name}: {one_line(exc)}", style="italic")
+        if not isinstance(data, dict):
+            return Text(f"Unreadable metadata in {sidecar.name}: not a JSON object", style="italic")
     try:
-        data = json.loads(sidecar.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+        meta = history.metadata(image)
+    except ImagenTuiError as exc:
+        return Text(f"No metadata: {exc.message}", style="italic")
+    if not meta.get("prompt") and not sidecar.exists():
         return Text(f"No metadata: {sidecar.name} not found.", style="italic")
-    except (OSError, ValueError) as exc:
-        return Text(f"Unreadable metadata in {sidecar.name}: {exc}", style="italic")
-    if not isinstance(data, dict):
-        return Text(f"Unreadable metadata in {sidecar.name}: not a JSON object", style="italic")
     text = Text()
     for key in META_FIELDS:
         text.append(f"{key}: ", style="bold")
-        text.append(_format(key, _lookup(data, key)) + "\n")
+        text.append(_format(key, meta) + "\n")
     text.rstrip()
     return text
 
@@ -128,29 +94,25 @@ class ViewerApp(App[None]):
         Binding("q,escape", "quit", "Quit", id="viewer.quit"),
     ]
 
-    class Loaded(Message):
-        """A thread worker finished decoding `path` (`image` or `error` is set)."""
-
-        def __init__(self, path: Path, image: PILImage.Image | None, error: str | None) -> None:
-            super().__init__()
-            self.path = path
-            self.image = image
-            self.error = error
-
     def __init__(
-        self, image: Path, renderer: str = "auto", siblings: list[Path] | None = None
+        self,
+        image: Path,
+        renderer: str = "auto",
+        siblings: list[Path] | None = None,
+        history: HistoryStore | None = None,
+        startup: Startup | None = None,
     ) -> None:
         if renderer not in RENDERERS:
             raise ValueError(f"unknown renderer {renderer!r}; choose from {', '.join(RENDERERS)}")
         super().__init__()
         self.renderer = renderer
+        self.history = history if history is not None else Engine.open().history
         image = Path(image)
         self.images = list(siblings) if siblings is not None else image_siblings(image)
         if image not in self.images:
             self.images.insert(0, image)
         self.index = self.images.index(image)
-        self.pil_image: PILImage.Image | None = None
-        self._box = (0, 0)
+        self.startup = startup
 
     @property
     def current(self) -> Path:
@@ -161,26 +123,17 @@ class ViewerApp(App[None]):
         yield Header()
         with Horizontal(id="body"):
             with Container(id="stage"):
-                yield self._make_image_widget()
-                yield Static(id="notice", markup=False)
+                yield ImagePreview(renderer=self.renderer, id="image")
             with VerticalScroll(id="meta"):
                 yield Static(id="meta-body", markup=False)
         yield Footer()
 
-    def _make_image_widget(self) -> Widget:
-        if self.renderer == "off":
-            return Static(id="image", classes="-off")
-        import textual_image.widget as ti_widget
-
-        return getattr(ti_widget, _WIDGET_NAMES[self.renderer])(id="image")
-
     def on_mount(self) -> None:
         self._show_current()
-
-    def on_resize(self, event: Resize) -> None:
-        box = self._pixel_box()
-        if self.renderer != "off" and (box[0] > self._box[0] or box[1] > self._box[1]):
-            self._request_load()
+        if self.startup is not None:
+            replay_typed(self, self.startup.typed)
+            if self.startup.advice:
+                self.notify(self.startup.advice, title="Sharper previews", markup=False)
 
     def action_next(self) -> None:
         """Show the next image, wrapping to the first."""
@@ -195,73 +148,46 @@ class ViewerApp(App[None]):
         self.query_one("#meta").toggle_class("-visible")
 
     def _step(self, delta: int) -> None:
-        if len(self.images) > 1:
+        """In history order when the image is in the history (images made after the viewer
+        opened included); else through the files of its folder, wrapping around."""
+        beside = self._history_neighbour(older=delta > 0)
+        if beside is not None:
+            self.images[self.index] = beside
+            self._show_current()
+        elif len(self.images) > 1:
             self.index = (self.index + delta) % len(self.images)
             self._show_current()
 
+    def _history_neighbour(self, *, older: bool) -> Path | None:
+        try:
+            row = self.history.neighbour(self.current, older=older)
+        except ImagenTuiError:
+            return None
+        return Path(row.path) if row is not None else None
+
     def _show_current(self) -> None:
         path = self.current
-        self.title = f"{path.name} ({self.index + 1}/{len(self.images)})"
-        self.query_one("#meta-body", Static).update(metadata_text(path))
-        if self.renderer == "off":
-            self._set_notice(f"Preview is off (renderer: off). {path.name}", error=False)
-        else:
-            self._request_load()
-
-    def _pixel_box(self) -> tuple[int, int]:
-        try:
-            from textual_image._terminal import get_cell_size
-
-            cell = get_cell_size()
-            cell_w, cell_h = cell.width, cell.height
-        except Exception:  # private API or no terminal: assume the VT340 default
-            cell_w, cell_h = 10, 20
-        return (max(1, self.size.width * cell_w), max(1, self.size.height * cell_h))
-
-    def _request_load(self) -> None:
-        self._box = self._pixel_box()
-        self._load(self.current, self._box)
-
-    @work(thread=True, exclusive=True, group="load", exit_on_error=False)
-    def _load(self, path: Path, box: tuple[int, int]) -> None:
-        try:
-            image, error = load_thumbnail(path, box), None
-        except Exception as exc:  # any decoder failure becomes a message, never a crash
-            image, error = None, f"{type(exc).__name__}: {exc}".splitlines()[0]
-        if not get_current_worker().is_cancelled:
-            self.post_message(self.Loaded(path, image, error))
-
-    def on_viewer_app_loaded(self, message: Loaded) -> None:
-        if message.path != self.current:
-            return  # a stale result from before a key press
-        widget = self.query_one("#image")
-        self.pil_image = message.image
-        widget.image = message.image  # type: ignore[attr-defined]
-        if message.error is not None:
-            self._set_notice(f"Cannot open {message.path.name}: {message.error}", error=True)
-        else:
-            self.query_one("#notice").display = False
-            widget.display = True
-
-    def _set_notice(self, text: str, *, error: bool) -> None:
-        notice = self.query_one("#notice", Static)
-        notice.update(Text(text))
-        notice.set_class(error, "-error")
-        notice.display = True
-        self.query_one("#image").display = False
+        self.title = visible(f"{path.name} ({self.index + 1}/{len(self.images)})")
+        self.query_one("#meta-body", Static).update(metadata_text(path, self.history))
+        self.query_one(ImagePreview).show(path)
 
 
-def run_viewer(path: Path, renderer: str = "auto") -> int:
-    """Entry point for `imagen-tui view PATH`; returns the process exit code."""
+def run_viewer(path: Path, renderer: str | None = None, config_renderer: str = "auto") -> int:
+    """Entry point for `imagen-tui view PATH`; returns the process exit code.
+
+    `renderer` is the --renderer flag (None: IMAGEN_RENDERER, then the config's setting)."""
+    from imagen_tui.backends import paths
+
     path = Path(path)
     if not path.is_file():
-        print(f"imagen-tui view: no such image: {path}", file=sys.stderr)
+        print(f"imagen-tui view: no such image: {visible(str(path))}", file=sys.stderr)
         return 2
     try:
-        app = ViewerApp(path.absolute(), renderer=renderer)
+        startup = detect_graphics(renderer, config_renderer, paths.state_dir())
     except ValueError as exc:
         print(f"imagen-tui view: {exc}", file=sys.stderr)
         return 2
-    prepare_renderer(renderer)
+    ImagePreview.configure(startup.decision, startup.cell_px)
+    app = ViewerApp(path.absolute(), renderer=startup.requested, startup=startup)
     app.run()
-    return 0
+    return 0 if app.return_code in (None, 0) else 1

@@ -193,16 +193,51 @@ def numbered_names(path: Path, limit: int = MAX_COLLISIONS) -> Iterator[Path]:
         yield path.with_name(f"{path.stem}-{i}{path.suffix}")
 
 
+TEMP_SUFFIX = ".part"
+
+
 def _open_temp(directory: Path) -> tuple[int, Path]:
     # Not mkstemp: that makes 0600 files, and the image must get the usual umask mode.
+    # The writer's pid is in the name, so a later process can tell a dead writer's leftovers
+    # (kill -9 mid-write) from a live writer's file: see `remove_stale_temps`.
     flags = os.O_CREAT | os.O_EXCL | os.O_WRONLY | getattr(os, "O_CLOEXEC", 0)
+    remove_stale_temps(directory)
     for _ in range(100):
-        tmp = directory / f".{secrets.token_hex(8)}.part"
+        tmp = directory / f".{os.getpid()}-{secrets.token_hex(8)}{TEMP_SUFFIX}"
         try:
             return os.open(tmp, flags, 0o666), tmp
         except FileExistsError:
             continue
     raise FileExistsError(f"could not create a temp file in {directory}")
+
+
+def remove_stale_temps(directory: Path) -> int:
+    """Delete `.PID-xxxx.part` files in `directory` whose writing process is gone; returns how
+    many. Temp files of live processes, and names we did not make, are left alone."""
+    removed = 0
+    try:
+        names = [n for n in os.listdir(directory) if n.startswith(".") and n.endswith(TEMP_SUFFIX)]
+    except OSError:
+        return 0
+    for name in names:
+        pid_text = name[1:].split("-", 1)[0]
+        if pid_text.isdigit() and not _pid_alive(int(pid_text)):
+            with suppress(OSError):
+                os.unlink(directory / name)
+                removed += 1
+    return removed
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # EPERM: it exists, owned by someone else
+        return True
+    return True
 
 
 def _write_temp(directory: Path, data: bytes) -> Path:

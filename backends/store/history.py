@@ -22,6 +22,7 @@ from . import files, sidecar
 if TYPE_CHECKING:
     from .index import Index, PageCursor
     from .index_rows import ImageRow, ReindexResult
+    from .library import Library
     from .thumbs import ThumbCache
 
 
@@ -51,12 +52,17 @@ class HistoryStore:
         sidecar: bool = True,
         index_path: Path | None = None,
         thumbs_dir: Path | None = None,
+        library_path: Path | None = None,
+        library_roots: list[Path] | None = None,
     ) -> None:
         self.output_dir = output_dir
         self.naming = naming
         self.sidecar = sidecar
         self._index_path = index_path
         self._thumbs_dir = thumbs_dir
+        self._library_path = library_path
+        self._library_roots = library_roots or []
+        self._registered = False
 
     def check_writable(self) -> str | None:
         """None when the output dir can take files, else one line naming it."""
@@ -67,9 +73,42 @@ class HistoryStore:
         from .index import open_index  # sqlite is only needed once something is recorded
 
         try:
-            return open_index(self.output_dir, self._index_path)
+            index = open_index(self.output_dir, self._index_path, self._root_paths)
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(_index_problem(exc, self._index_path), self._index_path) from None
+        self._index_pending(index)
+        return index
+
+    @cached_property
+    def library(self) -> Library:
+        from .library import Library
+
+        if self._library_path is None:
+            from ..paths import library_path
+
+            self._library_path = library_path()
+        return Library(self._library_path, self.output_dir, self._library_roots)
+
+    def _root_paths(self) -> list[Path]:
+        return [root.path for root in self.library.roots()]
+
+    def _pending_path(self) -> Path:
+        return self.library.path.with_name("unindexed.txt")
+
+    def _index_pending(self, index: Index) -> None:
+        """Index images saved while the index could not take them (locked, disk full)."""
+        pending = self._pending_path()
+        try:
+            lines = pending.read_text(encoding="utf-8").splitlines()
+        except OSError:
+            return
+        for line in dict.fromkeys(lines):
+            image = Path(line)
+            if image.is_file():
+                with suppress(StoreError, sqlite3.Error, OSError):
+                    index.add_image(image, sidecar.metadata(image))
+        with suppress(OSError):
+            pending.unlink()
 
     @cached_property
     def thumbs(self) -> ThumbCache:
@@ -94,11 +133,21 @@ class HistoryStore:
         truth) and they are indexed on the next open. Raises StoreError naming the path.
         """
         saved = self.write(job, result, backend_type)
-        # The files are the truth: if the index cannot take the row now (locked, full), the
-        # next reindex or automatic rebuild picks the image up.
-        with suppress(StoreError, sqlite3.Error, OSError):
+        self._register_root()
+        try:
             self.index.add_image(saved.path, saved.metadata)
+        except (StoreError, sqlite3.Error, OSError):
+            # The files are the truth: note the image, the next open of the index adds it.
+            with suppress(OSError), open(self._pending_path(), "a", encoding="utf-8") as fh:
+                fh.write(f"{saved.path}\n")
         return saved
+
+    def _register_root(self) -> None:
+        """Remember every output dir ever written into, so a rebuild finds its images."""
+        if not self._registered:
+            self._registered = True
+            with suppress(StoreError):
+                self.library.add(self.output_dir, foreign=False)
 
     def write(self, job: Job, result: ImageResult, backend_type: str) -> SavedImage:
         """Write the image and its sidecar (no index); StoreError naming the path on failure."""
@@ -171,6 +220,11 @@ class HistoryStore:
     def get(self, image: Path) -> ImageRow | None:
         return self.index.get(image)
 
+    def neighbour(self, image: Path, *, older: bool) -> ImageRow | None:
+        """The image after (`older`) or before `image` in history order, as of now: images
+        made since the caller last looked are included. None at either end."""
+        return self.index.neighbour(Path(image), older=older)
+
     def metadata(self, image: Path) -> dict[str, Any]:
         """Sidecar first, then the embedded chunks; StoreError if the image does not exist."""
         if not Path(image).is_file():
@@ -203,7 +257,7 @@ class HistoryStore:
 
     def roots(self) -> list[Path]:
         """Folders whose images this history shows (to watch for new files)."""
-        return [self.output_dir]
+        return self._root_paths()
 
     # -- changing ---------------------------------------------------------------------------
 
@@ -219,16 +273,18 @@ class HistoryStore:
         self.index.set_favourite(image, value)
 
     def trash(self, image: Path) -> Path:
+        """Move `image` (and its sidecar) into its root's `.trash`; StoreError for an image of
+        a foreign root (we never write there) or outside the library."""
         from . import trash
 
-        moved = _moving(trash.trash, self.output_dir, image)
+        moved = _moving(trash.trash, self._own_root(image), image)
         self.index.move_image(image, moved, trashed=True)
         return moved
 
     def restore(self, trashed_image: Path) -> Path:
         from . import trash
 
-        back = _moving(trash.restore, self.output_dir, trashed_image)
+        back = _moving(trash.restore, self._own_root(trashed_image), trashed_image)
         self.index.move_image(trashed_image, back, trashed=False)
         return back
 
@@ -236,8 +292,20 @@ class HistoryStore:
         """Delete a trashed image and its sidecar for good."""
         from . import trash
 
-        _moving(trash.purge, self.output_dir, trashed_image)
+        _moving(trash.purge, self._own_root(trashed_image), trashed_image)
         self.index.remove_image(trashed_image)
+
+    def _own_root(self, image: Path) -> Path:
+        root = self.library.owner(Path(image))
+        if root is None:
+            raise StoreError(f"{image} is not in the library (see imagen-tui library list)", image)
+        if root.foreign:
+            raise StoreError(
+                f"{image} belongs to another tool's folder {root.path}; imagen-tui never "
+                "moves or deletes files there",
+                image,
+            )
+        return root.path
 
 
 def _moving(move: Any, output_dir: Path, image: Path) -> Any:

@@ -11,7 +11,7 @@ import json
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
@@ -82,17 +82,25 @@ def fts_query(text: str | None) -> str | None:
 class Index:
     """The image index and job log in one SQLite file. Use `Index.open()` or `open_index()`."""
 
-    def __init__(self, db_path: Path, output_dir: Path) -> None:
+    def __init__(
+        self, db_path: Path, output_dir: Path, roots: Callable[[], Iterable[Path]] | None = None
+    ) -> None:
         self.db_path = Path(db_path)
         self.output_dir = Path(os.path.realpath(output_dir))
+        self._extra_roots = roots
         self.last_reindex: ReindexResult | None = None
         self._conn: sqlite3.Connection | None = None
         self._lock = threading.RLock()
 
     @classmethod
-    def open(cls, db_path: Path, output_dir: Path) -> Index:
-        """Open (creating, or rebuilding from the files if missing, corrupt or outdated)."""
-        index = cls(db_path, output_dir)
+    def open(
+        cls, db_path: Path, output_dir: Path, roots: Callable[[], Iterable[Path]] | None = None
+    ) -> Index:
+        """Open (creating, or rebuilding from the files if missing, corrupt or outdated).
+
+        `roots` lists more folders than `output_dir` to index (the library); it is called on
+        every rebuild, so a folder added later is scanned by the next one."""
+        index = cls(db_path, output_dir, roots)
         index.db_path.parent.mkdir(parents=True, exist_ok=True)
         try:
             index._attach()
@@ -127,6 +135,8 @@ class Index:
                 self._create()
             elif version != schema.SCHEMA_VERSION:
                 raise schema.IndexCorrupt(f"schema version {version}, not {schema.SCHEMA_VERSION}")
+            else:
+                schema.check_tables(self._conn)
         except BaseException:
             self.close()
             raise
@@ -252,6 +262,25 @@ class Index:
         return [image_row(row) for row in rows]
 
     @schema.guarded
+    def neighbour(self, path: Path, *, older: bool, trashed: bool = False) -> ImageRow | None:
+        """The image just older (or newer) than `path` in history order; None at the end or
+        when `path` is not indexed."""
+        row = self._db.execute(
+            "SELECT created_at, id FROM images WHERE path = ?", (path_key(path),)
+        ).fetchone()
+        if row is None:
+            return None
+        if older:
+            where = "(created_at < ? OR (created_at = ? AND id < ?))"
+            order = "created_at DESC, id DESC"
+        else:
+            where = "(created_at > ? OR (created_at = ? AND id > ?))"
+            order = "created_at ASC, id ASC"
+        sql = f"SELECT {_LISTED} FROM images WHERE trashed = ? AND {where} ORDER BY {order} LIMIT 1"
+        found = self._db.execute(sql, (int(trashed), row[0], row[0], row[1])).fetchone()
+        return image_row(found) if found else None
+
+    @schema.guarded
     def changed_since(self, cursor: int = 0, limit: int = 500) -> tuple[list[ImageRow], int]:
         """Rows added or changed after `cursor` (0 = all), oldest change first, and the next
         cursor. Removed rows are not reported: callers re-page to drop them."""
@@ -294,10 +323,11 @@ class Index:
 
     def _fill_from_files(self, conn: sqlite3.Connection) -> ReindexResult:
         rows, skipped = [], 0
-        for image, sidecar, trashed in walk_images(str(self.output_dir)):
-            meta, meta_json, used, bad = load_metadata(image, sidecar)
-            skipped += bad
-            rows.append(row_values(image, meta, meta_json, used, trashed))
+        for root in self.roots():
+            for image, sidecar, trashed in walk_images(str(root)):
+                meta, meta_json, used, bad = load_metadata(image, sidecar)
+                skipped += bad
+                rows.append(row_values(image, meta, meta_json, used, trashed))
         # Bulk path: per-row FTS triggers would double the cost; rebuild the FTS index once.
         # Upsert by path, so the ids of images still on disk survive a reindex.
         for name in schema.TRIGGER_NAMES:
@@ -314,16 +344,36 @@ class Index:
         self.last_reindex = ReindexResult(len(rows), skipped)
         return self.last_reindex
 
+    def roots(self) -> list[Path]:
+        """Every folder a rebuild scans: the output dir, then the library's other roots."""
+        found = [self.output_dir]
+        for root in self._extra_roots() if self._extra_roots else ():
+            real = Path(os.path.realpath(root))
+            if real not in found and not any(real.is_relative_to(f) for f in found):
+                found.append(real)
+        return found
+
     @schema.guarded
     def usage(self) -> list[dict[str, Any]]:
-        """Per backend: images indexed (trashed included) and their total `cost_usd`."""
-        sql = "SELECT backend, count(*), total(cost_usd) FROM images GROUP BY backend"
-        rows = self._db.execute(sql + " ORDER BY backend")
-        return [{"backend": b, "images": n, "cost_usd": cost} for b, n, cost in rows]
+        """Per day (local time), backend and model: images indexed (trashed included) and their
+        total `cost_usd` (USD), newest day first."""
+        sql = (
+            "SELECT date(created_at, 'unixepoch', 'localtime') AS day, backend, "
+            "coalesce(model, '') AS model, count(*), total(cost_usd) FROM images "
+            "GROUP BY day, backend, model ORDER BY day DESC, backend, model"
+        )
+        return [
+            {"day": day, "backend": b, "model": m or None, "images": n, "cost_usd": cost}
+            for day, b, m, n, cost in self._db.execute(sql)
+        ]
 
 
-def open_index(output_dir: Path, db_path: Path | None = None) -> Index:
-    """Open the index for `output_dir`, by default at the XDG state path."""
+def open_index(
+    output_dir: Path,
+    db_path: Path | None = None,
+    roots: Callable[[], Iterable[Path]] | None = None,
+) -> Index:
+    """Open the index for `output_dir` (and `roots`), by default at the XDG state path."""
     from imagen_tui.backends.paths import index_path
 
-    return Index.open(db_path or index_path(), output_dir)
+    return Index.open(db_path or index_path(), output_dir, roots)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..imageheader import read_header
+from .files import TEMP_SUFFIX, remove_stale_temps
 
 IMAGE_EXTS = frozenset({".png", ".jpg", ".jpeg", ".webp"})
 _INT64 = 2**63
@@ -68,21 +69,14 @@ def path_key(path: os.PathLike[str] | str) -> str:
     return os.path.join(os.path.realpath(os.path.dirname(path)), os.path.basename(path))
 
 
-def trash_dirname() -> str:
-    try:
-        from imagen_tui.backends.store.trash import TRASH_DIRNAME
-    except ImportError:  # trash.py not there (yet)
-        return ".trash"
-    return TRASH_DIRNAME
-
-
 def walk_images(root: str) -> Iterator[tuple[str, str | None, bool]]:
     """(image path, sidecar path or None, trashed) for every image under `root`.
 
     Hidden files and dirs (temp `.part` files included) are skipped, except `<root>/.trash`.
     Symlinked dirs are not followed, so a link loop cannot hang a reindex.
     """
-    trash = trash_dirname()
+    from .trash import TRASH_DIRNAME as trash
+
     stack = [(root, False)]
     while stack:
         directory, trashed = stack.pop()
@@ -92,6 +86,8 @@ def walk_images(root: str) -> Iterator[tuple[str, str | None, bool]]:
         except OSError:
             continue
         names = {entry.name for entry in entries}
+        if any(n.startswith(".") and n.endswith(TEMP_SUFFIX) for n in names):
+            remove_stale_temps(Path(directory))  # leftovers of writers killed mid-write
         for entry in entries:
             if _is_dir(entry):
                 if entry.name == trash and directory == root:

@@ -146,6 +146,18 @@ def create_schema(conn: sqlite3.Connection) -> None:
     )
 
 
+REQUIRED_TABLES = frozenset({"meta", "images", "images_fts"})
+
+
+def check_tables(conn: sqlite3.Connection) -> None:
+    """Raise IndexCorrupt when a table of ours is missing (dropped by hand, or a half-made
+    file): the index is then rebuilt from the files instead of failing every query."""
+    names = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    missing = REQUIRED_TABLES - names
+    if missing:
+        raise IndexCorrupt(f"missing tables: {', '.join(sorted(missing))}")
+
+
 def quick_check(conn: sqlite3.Connection) -> None:
     """Raise IndexCorrupt unless `PRAGMA quick_check` is clean (slow: only when recovering)."""
     rows = conn.execute("PRAGMA quick_check").fetchall()
@@ -164,7 +176,8 @@ def needs_recovery(exc: BaseException) -> bool:
     if code is not None and code & 0xFF in _RECOVERABLE_CODES:
         return True
     message = str(exc).lower()
-    return any(text in message for text in ("malformed", "not a database", "disk i/o error"))
+    damaged = ("malformed", "not a database", "disk i/o error", "no such table", "no such column")
+    return any(text in message for text in damaged)
 
 
 def move_aside(db_path: Path) -> Path:

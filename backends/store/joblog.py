@@ -186,6 +186,19 @@ class JobLog:
         next_cursor = rows[-1][1] if rows else int(cursor)
         return [_row_job(row) for row in rows], next_cursor
 
+    def spent_since(self, since: float, backend: str | None = None) -> float:
+        """USD spent (and committed: queued and running jobs count their estimate) by jobs
+        created at or after `since` (epoch seconds), optionally of one backend instance."""
+        sql = (
+            "SELECT total(json_extract(data, '$.cost_usd')) FROM jobs "
+            "WHERE created_at >= ? AND state != 'failed' AND state != 'cancelled'"
+        )
+        params: list[Any] = [since]
+        if backend is not None:
+            sql += " AND backend = ?"
+            params.append(backend)
+        return float(self._read(sql, params)[0][0] or 0.0)
+
     def cancel_requests(self, job_ids: Iterable[str]) -> set[str]:
         """Which of `job_ids` another process asked to cancel."""
         ids = list(job_ids)

@@ -14,6 +14,7 @@ from textual.widgets import Static
 
 from imagen_tui.tui import viewer
 from imagen_tui.tui.viewer import ViewerApp
+from imagen_tui.tui.widgets.image_preview import ImagePreview
 
 DATA = Path(__file__).parent / "data"
 SIZE = (100, 30)
@@ -76,22 +77,24 @@ def test_next_and_previous_wrap_around(tmp_path: Path) -> None:
     ]
 
 
-def test_image_is_shown_downscaled(tmp_path: Path) -> None:
+def test_image_is_shown_in_the_preview_component(tmp_path: Path) -> None:
     big = tmp_path / "big.png"
     Image.new("RGB", (3000, 2000), (10, 200, 30)).save(big)
     app = ViewerApp(big, renderer="halfcell")
 
     async def steps(pilot: Pilot[None]) -> None:
-        widget = app.query_one("#image")
-        assert type(widget).__name__ == "HalfcellImage"
-        assert widget.display and widget.image is app.pil_image  # type: ignore[attr-defined]
-        assert not app.query_one("#notice").display
+        widget = app.query_one("#image", ImagePreview)
+        assert widget.effective_renderer == "halfcell"
         assert 0 < widget.size.width <= SIZE[0] and 0 < widget.size.height <= SIZE[1]
+        shown = "".join(
+            seg.style.bgcolor.name if seg.style and seg.style.bgcolor else ""
+            for y in range(widget.size.height)
+            for seg in widget.render_line(y)
+        )
+        assert "#0ac81e" in shown  # the image's green, drawn as half-cell blocks
 
     drive(app, steps)
     assert app.title == "big.png (1/1)"
-    assert app.pil_image is not None
-    assert app.pil_image.size == (900, 600)  # fits the 1000x600 px terminal box, aspect kept
 
 
 def test_metadata_panel_toggles_and_keeps_brackets(tmp_path: Path) -> None:
@@ -142,14 +145,12 @@ def test_unreadable_image_shows_error(tmp_path: Path, content: bytes | None) -> 
     app = ViewerApp(bad, renderer="halfcell", siblings=[bad, *paths])
 
     async def steps(pilot: Pilot[None]) -> None:
-        notice = app.query_one("#notice", Static)
-        assert notice.display and notice.has_class("-error")
-        assert not app.query_one("#image").display
-        assert text_of(app, "#notice").startswith("Cannot open bad.png: ")
-        assert "\n" not in text_of(app, "#notice")
+        preview = app.query_one("#image", ImagePreview)
+        assert preview._notice.startswith("cannot show image: ")  # noqa: SLF001
+        assert "\n" not in preview._notice  # noqa: SLF001
         await pilot.press("n")  # still alive, and the next good image replaces the error
         await settle(pilot)
-        assert not notice.display and app.query_one("#image").display
+        assert preview._picture is not None  # noqa: SLF001
 
     drive(app, steps)
 
@@ -159,8 +160,9 @@ def test_renderer_off_shows_a_notice(tmp_path: Path) -> None:
     app = ViewerApp(path, renderer="off")
 
     async def steps(pilot: Pilot[None]) -> None:
-        assert text_of(app, "#notice").startswith("Preview is off")
-        assert app.pil_image is None
+        preview = app.query_one("#image", ImagePreview)
+        assert preview.effective_renderer == "off"
+        assert preview._notice == "preview off"  # noqa: SLF001
 
     drive(app, steps)
 
@@ -216,3 +218,35 @@ def test_snapshot(snap_compare: Callable[..., bool]) -> None:
 
     app = ViewerApp(DATA / "1-dawn.png", renderer="halfcell")
     assert snap_compare(app, press=["m"], terminal_size=(80, 24), run_before=run_before)
+
+
+def test_next_and_previous_follow_the_history_including_new_images(tmp_path: Path) -> None:
+    from imagen_tui.backends import Engine, GenerationRequest
+
+    def make(prompt: str) -> Path:
+        async def run() -> Path:
+            engine = Engine.open()
+            await engine.start()
+            (job,) = await engine.run(GenerationRequest(prompt=prompt, width=64, height=64))
+            await engine.aclose()
+            engine.history.close()
+            return Path(job.output_path)
+
+        return asyncio.run(run())
+
+    first, second = make("first \x1b]0;pwned\x07 one"), make("second")
+    app = ViewerApp(first, renderer="halfcell")
+
+    async def steps(pilot: Pilot[None]) -> None:
+        assert "\x1b" not in text_of(app, "#meta-body")  # shown as a visible stand-in
+        assert "␛]0;pwned␇" in text_of(app, "#meta-body")
+        third = await asyncio.to_thread(make, "third, made after the viewer opened")
+        await pilot.press("p")  # newer
+        assert app.current == second
+        await pilot.press("p")
+        assert app.current == third
+        assert "made after the viewer opened" in text_of(app, "#meta-body")
+        await pilot.press("n", "n")  # older again
+        assert app.current == first
+
+    drive(app, steps)

@@ -66,6 +66,8 @@ def toml_key(key: str) -> str:
 
 
 def toml_value(value: Any) -> str:
+    if isinstance(value, list):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int | float):
@@ -270,7 +272,8 @@ def test_unknown_key_suggests_the_closest(tmp_path: Path) -> None:
     path = write(tmp_path, 'theme = "x"\n[output]\ndirr = "/x"\n[limits]\nwhatever = 1\n')
     assert problems_of(path) == [
         f"{path}:3: output.dirr: unknown key; did you mean 'dir'?",
-        f"{path}:5: limits.whatever: unknown key; allowed: max_concurrent, retries",
+        f"{path}:5: limits.whatever: unknown key; allowed: budget_usd_per_day, "
+        "max_concurrent, retries",
     ]
 
 
@@ -341,13 +344,23 @@ def test_naming_template_problems_each_on_their_line(tmp_path: Path) -> None:
                for p in problems)  # fmt: skip
 
 
-def test_unknown_env_var_is_reported(tmp_path: Path) -> None:
-    env = {"IMAGEN_OUTPUT__DIRR": "/x", "IMAGEN_LIMITS____RETRIES": "1", "IMAGEN_TUI_CONFIG": ""}
-    assert problems_of(None, env=env) == [
-        "environment IMAGEN_LIMITS____RETRIES: not a config key; use IMAGEN_<KEY> or "
-        "IMAGEN_<TABLE>__<KEY>",
-        "environment IMAGEN_OUTPUT__DIRR: output.dirr: unknown key; did you mean 'dir'?",
+def test_unknown_env_vars_are_ignored_and_near_misses_warned_without_their_values(
+    tmp_path: Path,
+) -> None:
+    env = {
+        "IMAGEN_OUTPUT__DIRR": "/secret-dir-value",
+        "IMAGEN_LIMITS____RETRIES": "1",
+        "IMAGEN_OPENAI_API_KEY": "sk-live-do-not-echo",
+        "IMAGEN_TUI_CONFIG": "",
+    }
+    config = load_config(None, env=env)  # loads: nothing in env stops it
+    assert config.warnings == [
+        "environment IMAGEN_LIMITS____RETRIES is not a config key (ignored); "
+        "did you mean IMAGEN_LIMITS__RETRIES?",
+        "environment IMAGEN_OUTPUT__DIRR is not a config key (ignored); "
+        "did you mean IMAGEN_OUTPUT__DIR?",
     ]
+    assert "sk-live" not in repr(config) and "secret-dir" not in " ".join(config.warnings)
 
 
 def test_command_line_problems_are_labelled(tmp_path: Path) -> None:
@@ -506,7 +519,7 @@ def test_valid_configs_load_and_round_trip(tmp_path: Path, data: dict[str, Any])
     assert config.theme == data.get("theme")
     assert config.output.dir == Path(data["output"]["dir"])
     assert config.preview.mode == data["preview"]["mode"]
-    assert config.limits.model_dump() == data["limits"]
+    assert config.limits.model_dump(exclude_unset=True) == data["limits"]
     assert config.keys == data["keys"]
     assert {n: s.prompt for n, s in config.styles.items()} == {
         n: s["prompt"] for n, s in data["styles"].items()

@@ -395,3 +395,60 @@ async def _warm(engine: Engine) -> None:
     engine.history.close()
     engine._started = False  # noqa: SLF001 - reuse the object for the timed run
     engine.history.__dict__.pop("index", None)
+
+
+class Costly(Probe):
+    type_name = "costly"
+
+    def estimate_cost(self, request: GenerationRequest, options: BackendOptions) -> float:
+        return 0.4
+
+
+def test_daily_budget_refuses_before_sending_and_says_how_to_raise_it(tmp_path: Path) -> None:
+    registry.register("costly", Costly)
+    extra = "[backends.paid]\ntype = 'costly'\n[limits]\nbudget_usd_per_day = 1.0\n"
+
+    async def main():
+        engine = await started(engine_for(tmp_path, extra))
+        done = await engine.run(GenerationRequest(prompt="x", backend="paid", count=2))
+        third = engine.prepare(GenerationRequest(prompt="y", backend="paid"))
+        free = engine.prepare(GenerationRequest(prompt="z", backend="a"))  # unknown cost: allowed
+        await engine.aclose()
+        return done, third, free
+
+    try:
+        done, third, free = asyncio.run(main())
+    finally:
+        registry.unregister("costly")
+    assert [j.cost_usd for j in done] == [0.4, 0.4]
+    (problem,) = third.problems
+    assert problem.field == "budget"
+    assert "$0.80" in problem.message and "$0.40" in problem.message and "$1.00" in problem.message
+    assert "raise [limits] budget_usd_per_day" in problem.message
+    assert free.ok
+    assert Probe.seen == [("paid", Probe.seen[0][1], "plain"), ("paid", Probe.seen[1][1], "plain")]
+
+
+def test_per_instance_budget_counts_only_that_instance(tmp_path: Path) -> None:
+    registry.register("costly", Costly)
+    extra = (
+        "[backends.paid]\ntype = 'costly'\nbudget_usd_per_day = 0.5\n"
+        "[backends.other]\ntype = 'costly'\n"
+    )
+
+    async def main():
+        engine = await started(engine_for(tmp_path, extra))
+        await engine.run(GenerationRequest(prompt="x", backend="other", count=3))
+        first = engine.prepare(GenerationRequest(prompt="y", backend="paid"))
+        await engine.run(first)
+        second = engine.prepare(GenerationRequest(prompt="z", backend="paid"))
+        await engine.aclose()
+        return first, second
+
+    try:
+        first, second = asyncio.run(main())
+    finally:
+        registry.unregister("costly")
+    assert first.ok
+    assert [p.field for p in second.problems] == ["budget"]
+    assert "[backends.paid] budget_usd_per_day" in second.problems[0].message

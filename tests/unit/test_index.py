@@ -391,9 +391,10 @@ def test_usage_per_backend(index: Index, out: Path) -> None:
     index.add_image(
         write_image(out, "3.png", None), sidecar("c", 3, backend="local", cost_usd=None)
     )
+    day = datetime.fromtimestamp(T0).astimezone().strftime("%Y-%m-%d")
     assert index.usage() == [
-        {"backend": "local", "images": 1, "cost_usd": 0.0},
-        {"backend": "mock", "images": 2, "cost_usd": 0.75},
+        {"day": day, "backend": "local", "model": "m1", "images": 1, "cost_usd": 0.0},
+        {"day": day, "backend": "mock", "model": "m1", "images": 2, "cost_usd": 0.75},
     ]
 
 

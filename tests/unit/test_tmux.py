@@ -137,7 +137,7 @@ def test_new_window_is_named_tagged_and_in_background(server: Server, tmp_path: 
     assert spawned == (result.window_id, "img:sunset-cat", "sunset-cat", "0")
     assert original[3] == "1"  # focus stays where it was
     opts = server.run("show-options", "-w", "-t", result.window_id or "", "remain-on-exit")
-    assert opts.strip() == "remain-on-exit on"
+    assert opts.strip() == "remain-on-exit failed"
     target = result.window_id or ""
     cwd = wait_for(lambda: server.run("display", "-p", "-t", target, "#{pane_current_path}"))
     cwd = cwd.strip()
@@ -192,3 +192,21 @@ def test_reset_pane_title(server: Server) -> None:
 
 def test_reset_pane_title_outside_tmux() -> None:
     assert not tmux.reset_pane_title(env={})
+
+
+@needs_tmux
+def test_a_viewer_that_quits_closes_its_window_one_that_fails_stays(
+    server: Server, tmp_path: Path
+) -> None:
+    # The sleeps stand for the viewer's start-up: the window is tagged long before it quits.
+    quits = tmux.open_image_window(
+        tmp_path / "a.png", "quits", env=server.env, argv=["sh", "-c", "sleep 0.5; exit 0"]
+    )
+    fails = tmux.open_image_window(
+        tmp_path / "b.png", "fails", env=server.env, argv=["sh", "-c", "sleep 0.5; exit 3"]
+    )
+    assert quits.ok and fails.ok
+    wait_for(lambda: len(server.windows()) == 2)
+    time.sleep(0.3)  # and it stays so
+    names = [w[1] for w in server.windows()]
+    assert "img:quits" not in names and "img:fails" in names

@@ -1,0 +1,163 @@
+"""Subcommands over the history's files: trash, restore, purge, library, rerun."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from imagen_tui.backends import Engine, ImagenTuiError, StoreError, one_line
+
+from .exit import EXIT_FAILED, EXIT_OK, PROG, UsageError, fail
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def register(sub: Any) -> dict[str, Handler]:
+    """Add the parsers to `sub` (argparse subparsers); returns command → handler."""
+    for name, verb in (("trash", "move into the trash"), ("restore", "bring back from the trash")):
+        p = sub.add_parser(name, help=f"{verb} (image and sidecar together)")
+        p.add_argument("paths", nargs="+", metavar="PATH", help="image files")
+        p.add_argument("--json", action="store_true", help="one JSON object per image")
+        p.add_argument("--config", metavar="PATH")
+    p = sub.add_parser("purge", help="delete every trashed image for good")
+    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    p.add_argument("--json", action="store_true", help="one JSON object per deleted image")
+    p.add_argument("--config", metavar="PATH")
+    p = sub.add_parser("library", help="folders of images indexed in place: add | remove | list")
+    p.add_argument("action", choices=("add", "remove", "list"))
+    p.add_argument("dir", nargs="?", help="a folder (add, remove)")
+    p.add_argument("--json", action="store_true", help="list as JSON")
+    p.add_argument("--config", metavar="PATH")
+    p = sub.add_parser("rerun", help="make an image again from its recipe (any tool's)")
+    p.add_argument("path", help="image file")
+    p.add_argument("--backend", metavar="NAME", help="another backend instance")
+    p.add_argument("--seed", type=int, metavar="N", help="another seed")
+    p.add_argument("--json", action="store_true", help="print one JSON object per image")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress line")
+    p.add_argument("--config", metavar="PATH")
+    return {
+        "trash": cmd_move,
+        "restore": cmd_move,
+        "purge": cmd_purge,
+        "library": cmd_library,
+        "rerun": cmd_rerun,
+    }
+
+
+def cmd_move(opts: argparse.Namespace) -> int:
+    """`trash`/`restore` PATH...: each path on its own; exit 1 if any failed."""
+    store = Engine.open(opts.config).history
+    move = store.trash if opts.command == "trash" else store.restore
+    failed = 0
+    for raw in opts.paths:
+        try:
+            moved = move(Path(raw).expanduser().absolute())
+        except ImagenTuiError as exc:
+            failed += 1
+            fail(f"error: {exc.message}")
+            continue
+        if opts.json:
+            print(json.dumps({"path": str(Path(raw)), "now": str(moved), "action": opts.command}))
+        else:
+            print(moved)
+    store.close()
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+def cmd_purge(opts: argparse.Namespace) -> int:
+    store = Engine.open(opts.config).history
+    rows = []
+    page = store.page(trashed=True, limit=500)
+    rows += page.rows
+    while page.next is not None:
+        page = store.page(trashed=True, limit=500, after=page.next)
+        rows += page.rows
+    if not rows:
+        print("the trash is empty", file=sys.stderr)
+        return EXIT_OK
+    if not opts.yes and not _confirm(f"delete {len(rows)} trashed images for good? [y/N] "):
+        raise UsageError(f"purge would delete {len(rows)} images for good; add --yes to confirm")
+    failed = 0
+    for row in rows:
+        try:
+            store.purge(Path(row.path))
+        except StoreError as exc:
+            failed += 1
+            fail(f"error: {exc.message}")
+            continue
+        print(json.dumps({"path": row.path, "action": "purged"}) if opts.json else row.path)
+    store.close()
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+def _confirm(question: str) -> bool:
+    if not sys.stdin.isatty():
+        return False
+    print(question, end="", file=sys.stderr, flush=True)
+    return sys.stdin.readline().strip().lower() in ("y", "yes")
+
+
+def cmd_library(opts: argparse.Namespace) -> int:
+    store = Engine.open(opts.config).history
+    if opts.action == "list":
+        roots = store.library.roots()
+        for root in roots:
+            kind = "foreign" if root.foreign else "own"
+            if opts.json:
+                print(json.dumps({"path": str(root.path), "foreign": root.foreign}))
+            else:
+                print(f"{one_line(str(root.path), None)}\t{kind}")
+        return EXIT_OK
+    if not opts.dir:
+        raise UsageError(
+            f"library {opts.action} needs a folder, e.g. {PROG} library add ~/ComfyUI/output"
+        )
+    folder = Path(opts.dir).expanduser()
+    if opts.action == "add":
+        root = store.library.add(folder, foreign=True)
+        result = store.reindex()
+        print(f"added {root.path}; the library now holds {result.indexed} images", file=sys.stderr)
+    elif not store.library.remove(folder):
+        raise UsageError(f"{opts.dir} is not in the library (see {PROG} library list)")
+    else:
+        result = store.reindex()
+        print(f"removed {folder}; the library now holds {result.indexed} images", file=sys.stderr)
+    store.close()
+    return EXIT_OK
+
+
+def cmd_rerun(opts: argparse.Namespace) -> int:
+    from .headless import run_request
+
+    engine = Engine.open(opts.config)
+    path = Path(opts.path).expanduser()
+    if not path.is_file():
+        raise UsageError(f"rerun: no such image: {opts.path}")
+    request = engine.history.request_for(path.absolute())
+    changes: dict[str, Any] = {"count": 1}
+    if opts.backend:
+        changes["backend"] = opts.backend
+        changes["options"] = {}  # another backend's options do not carry over
+    if opts.seed is not None:
+        changes["seed"] = opts.seed
+    request = _drop_unsupported(engine, request.replace(**changes))
+    return run_request(engine, request, opts)
+
+
+_DROPPABLE = {"negative": "", "seed": None, "steps": None, "references": ()}
+
+
+def _drop_unsupported(engine: Engine, request: Any) -> Any:
+    """A recipe made elsewhere may hold fields the chosen backend cannot use: drop those,
+    saying so, rather than refusing the re-run."""
+    prepared = engine.prepare(request)
+    dropped = {p.field: p.message for p in prepared.problems if p.field in _DROPPABLE}
+    if not dropped:
+        return request
+    for field in dropped:
+        fail(f"note: {field} dropped: backend {prepared.backend!r} does not take it")
+    return request.replace(**{field: _DROPPABLE[field] for field in dropped})
