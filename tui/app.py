@@ -250,11 +250,24 @@ class WorkbenchApp(LiveJobs, App[int]):
         """The engine's `prepare` for the editor's request keyword arguments."""
         return self.engine.prepare(GenerationRequest(**kwargs))
 
-    async def action_generate(self) -> None:
-        """Send the editor's request; problems stay next to their fields."""
+    async def _settled_editor(self) -> PromptEditor:
+        """The editor once mounted, with every key typed before this one applied.
+
+        ctrl+g is an app (priority) binding: it runs while the keys typed just before it may
+        still wait in the focused TextArea's queue, so a fast "text, ctrl+g" sent a cut prompt.
+        A callback queued behind them runs after they are applied.
+        """
         await self.main_ready.wait()
         editor = self.main.query_one(PromptEditor)
         await editor.ready.wait()
+        applied = asyncio.Event()
+        (self.focused or editor).call_later(applied.set)
+        await applied.wait()
+        return editor
+
+    async def action_generate(self) -> None:
+        """Send the editor's request; problems stay next to their fields."""
+        editor = await self._settled_editor()
         editor.attempted = True
         kwargs, problems = editor.read()
         if not problems:
@@ -304,9 +317,7 @@ class WorkbenchApp(LiveJobs, App[int]):
         self.main.focus_pane(name)
 
     async def action_copy_command(self) -> None:
-        await self.main_ready.wait()
-        editor = self.main.query_one(PromptEditor)
-        await editor.ready.wait()
+        editor = await self._settled_editor()
         kwargs, problems = editor.read()
         blocking = [p for p in problems if p.field != "backend"]
         if blocking:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from textual import events
 from textual.command import CommandPalette
 from textual.pilot import Pilot
 
@@ -294,3 +295,17 @@ def test_job_keys_x_cancels_R_retries_o_opens(tmp_path: Path) -> None:
         assert any("Not inside tmux" in n for n in notes(app))
 
     drive(app, steps)
+
+
+def test_keys_typed_just_before_ctrl_g_are_all_sent(tmp_path: Path) -> None:
+    """ctrl+g (a priority app key) must not overtake keys still queued for the prompt."""
+    app, engine = make_app(tmp_path)
+
+    async def steps(pilot: Pilot[Any]) -> None:
+        for char in "quick fox":
+            app.post_message(events.Key("space" if char == " " else char, char))
+        app.post_message(events.Key("ctrl+g", None))
+        await wait_for(pilot, lambda: bool(engine.submitted))
+
+    drive(app, steps)
+    assert [r.prompt for r in engine.submitted] == ["quick fox"]
