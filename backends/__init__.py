@@ -57,6 +57,8 @@ _EXPORTS: dict[str, str] = {
     "ImageHeader": "imageheader",
     "read_header": "imageheader",
     "visible": "text",
+    "open_for_display": "imaging",
+    "ImageUnreadable": "imaging",
     "one_line": "text",
     "slugify": "store.files",
     "paths": "",
@@ -97,6 +99,7 @@ if TYPE_CHECKING:
     )
     from .events import EventKind, JobEvent
     from .imageheader import ImageHeader, read_header
+    from .imaging import ImageUnreadable, open_for_display
     from .models import (
         MAX_COUNT,
         MAX_PROMPT_CHARS,

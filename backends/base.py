@@ -164,6 +164,12 @@ class Backend(ABC):
             return None
         return self._env.get(var) or None
 
+    def secrets(self) -> list[str]:
+        """Every credential this instance sends (its API key; a login token): the engine cuts
+        them out of error and progress messages, even when a provider echoes them back."""
+        key = self.api_key()
+        return [key] if key else []
+
     def readiness(self) -> str | None:
         """None when the instance can run; otherwise one line saying what is missing."""
         var = getattr(self.options, "api_key_env", None)
@@ -172,10 +178,19 @@ class Backend(ABC):
         return None
 
     def require_ready(self) -> None:
-        """Raise `ImagenError(AUTH_MISSING)` naming what is missing, unless ready."""
+        """Raise unless the instance can run: `ImagenError(AUTH_MISSING)` naming the variable
+        when its API key is missing, else `ConfigError` with `readiness()`'s reason (a missing
+        checkpoint or workflow is a config problem, not a key problem)."""
+        var = getattr(self.options, "api_key_env", None)
+        if var and not self._env.get(var):
+            raise ImagenError(
+                ErrorCode.AUTH_MISSING, f"backend {self.name!r}: key env var {var} is not set"
+            )
         problem = self.readiness()
         if problem:
-            raise ImagenError(ErrorCode.AUTH_MISSING, f"backend {self.name!r}: {problem}")
+            from .errors import ConfigError
+
+            raise ConfigError(f"backend {self.name!r} is not ready: {problem}")
 
     def normalize(self, request: GenerationRequest, options: BackendOptions) -> GenerationRequest:
         """The request as this backend will make it: sizes mapped to one it makes.

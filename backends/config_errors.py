@@ -202,18 +202,29 @@ def not_found(path: Path) -> str:
     return f"config file {path} not found: create it with `imagen-tui config init > {target}`"
 
 
+MAX_CONFIG_BYTES = 1024 * 1024
+
+
 def read_toml(path: Path) -> tuple[dict[str, Any], str]:
     """The parsed file and its text; ConfigError when missing, unreadable or not TOML."""
     if not path.exists():
         raise ConfigError(not_found(path))
+    if not path.is_file():
+        raise ConfigError(f"{path}: not a regular file; give the path of a .toml file")
     try:
-        text = path.read_text(encoding="utf-8")
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_CONFIG_BYTES + 1)
+        text = raw.decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read: {exc}") from None
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{path}: larger than {MAX_CONFIG_BYTES // 1024} KiB; not a config file")
     try:
         return tomllib.loads(text), text
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(toml_syntax_problem(path, str(exc))) from None
+    except RecursionError:
+        raise ConfigError(f"{path}: invalid TOML: nested too deeply") from None
 
 
 def _put(tree: dict[str, Any], path: KeyPath, value: Any) -> None:

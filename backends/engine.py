@@ -388,10 +388,8 @@ class Engine:
                 await self._remote_cancel(backend, ctx)
             self._finish(job, JobState.CANCELLED, ImagenError(ErrorCode.CANCELLED))
         except ImagenTuiError as exc:
-            if isinstance(exc, ImagenError) and exc.code is ErrorCode.TIMEOUT:
-                await self._remote_cancel(backend, ctx)  # stop the provider working (and billing)
             if isinstance(exc, ImagenError):
-                error = exc
+                error = _redacted(exc, backend)
             else:  # a StoreError: disk full, read-only, permissions; it names the path
                 error = ImagenError(ErrorCode.STORAGE, exc.message)
             self._finish(job, JobState.FAILED, error)
@@ -418,6 +416,7 @@ class Engine:
                         failure = exc
                     await self._back_off(job, failure)  # outside the caps: others may run
         except TimeoutError:
+            await self._remote_cancel(backend, ctx)  # stop the provider working (and billing)
             raise ImagenError(ErrorCode.TIMEOUT, f"no image after {timeout:g}s") from None
 
     async def _attempt(self, job: Job, backend: Backend, ctx: JobContext) -> ImageResult:
@@ -501,7 +500,7 @@ class Engine:
 
     def _context(self, job: Job, backend: Backend) -> JobContext:
         def on_progress(fraction: float, message: str) -> None:
-            job.progress, job.message = fraction, message
+            job.progress, job.message = fraction, _scrub(message, backend)
             self._persist(job)
             self.events.publish(EventKind.PROGRESS, job)
 
@@ -579,6 +578,26 @@ class _Caps:
     async def __aexit__(self, *exc: object) -> None:
         self._global.release()
         self._instance.release()
+
+
+def _scrub(text: str, backend: Backend) -> str:
+    from .adapters.redact import redact
+
+    try:
+        secrets = backend.secrets()
+    except Exception:  # a broken secrets() must not leak by failing: mask nothing more
+        secrets = []
+    for secret in secrets:
+        text = redact(text, secret)
+    return text
+
+
+def _redacted(exc: ImagenError, backend: Backend) -> ImagenError:
+    """`exc` with the backend's credentials cut out of its detail (code etc. kept)."""
+    clean = _scrub(exc.detail, backend)
+    if clean == exc.detail:
+        return exc
+    return ImagenError(exc.code, clean, retry_after=exc.retry_after, status=exc.status)
 
 
 def _start_of_today() -> float:

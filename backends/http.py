@@ -35,6 +35,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -51,6 +52,7 @@ T = TypeVar("T")
 
 REQUEST_ID_HEADERS = ("x-request-id", "x-fal-request-id", "request-id")
 RETRY_STATUSES = frozenset({408, 409})
+_USERINFO = re.compile(r"://[^/@?#]*@")
 SSE_DONE = "[DONE]"
 """OpenAI streams end with `data: [DONE]` (openai-python `_streaming.py`, 2026-11-29)."""
 
@@ -114,7 +116,7 @@ def response_json(response: httpx.Response, url: str = "") -> Any:
     try:
         return response.json()
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        where = url or str(response.request.url)
+        where = redact_url(url or str(response.request.url))
         raise ImagenError(
             ErrorCode.UNAVAILABLE,
             f"{where} answered HTTP {response.status_code} with bad JSON: {exc}",
@@ -129,7 +131,7 @@ def map_transport_errors(url: str) -> Iterator[None]:
     errors -> unavailable; read/write/pool timeouts -> timeout; an unusable URL -> unavailable
     ("check base_url"). `ImagenError` and cancellation pass through untouched.
     """
-    where = one_line(url, 200)
+    where = one_line(redact_url(url), 200)
     try:
         yield
     except httpx.ConnectTimeout:
@@ -199,6 +201,11 @@ async def iter_sse(
             except SSEError:
                 await response.aread()
                 raise _not_a_stream(response, url) from None
+
+
+def redact_url(url: str) -> str:
+    """`url` without credentials in its userinfo (`http://user:secret@host` → `http://***@host`)."""
+    return _USERINFO.sub("://***@", url)
 
 
 def _not_a_stream(response: httpx.Response, url: str) -> ImagenError:

@@ -26,6 +26,7 @@ GROUP = "imagen_tui.backends"
 # distribution's metadata (~25 ms of start-up); plugins are still found through GROUP.
 BUILTIN_TYPES: dict[str, str] = {
     "mock": "imagen_tui.backends.adapters.mock:MockBackend",
+    "comfyui": "imagen_tui.backends.adapters.comfyui:ComfyUIBackend",
     "gemini": "imagen_tui.backends.adapters.gemini:GeminiBackend",
     "xai": "imagen_tui.backends.adapters.xai:XaiBackend",
     "a1111": "imagen_tui.backends.adapters.a1111:A1111Backend",

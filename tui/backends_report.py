@@ -28,7 +28,8 @@ def overview(engine: Engine) -> str:
     for info in engine.backends():
         marker = "*" if info.default else " "
         state = f"not ready: {one_line(info.readiness)}" if info.readiness else "ready"
-        lines.append(f" {marker}{info.name:<18} type {info.type:<12} {state}")
+        name, type_name = one_line(info.name, 40), one_line(info.type, 40)
+        lines.append(f" {marker}{name:<18} type {type_name:<12} {state}")
     lines += ["", "* default.  Options of one type: imagen-tui backends NAME"]
     return "\n".join(lines)
 
@@ -38,7 +39,7 @@ def describe_options(engine: Engine, name: str) -> str:
     infos = {info.name: info for info in engine.backends()}
     if name in infos:
         info = infos[name]
-        head = f"{name} (type {info.type})"
+        head = one_line(f"{name} (type {info.type})", None)
         description, specs, configured = info.description, info.options, dict(info.configured)
     elif name in registry.type_names():
         cls = registry.backend_type(name)

@@ -12,13 +12,13 @@ from typing import Any
 
 from imagen_tui.backends import (
     Engine,
-    ErrorCode,
     GenerationRequest,
     ImagenError,
     Job,
     JobState,
     Prepared,
     slugify,
+    visible,
 )
 
 from .exit import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, UsageError, fail
@@ -44,8 +44,14 @@ FLAGS = {
 def read_prompt(value: str) -> str:
     """The prompt, from the argument or (for "-") stdin; UsageError when empty or not UTF-8."""
     if value == "-":
+        from imagen_tui.backends import MAX_PROMPT_CHARS
+
+        limit = MAX_PROMPT_CHARS * 4  # UTF-8 takes at most 4 bytes a character
+        data = sys.stdin.buffer.read(limit + 1)
+        if len(data) > limit:
+            raise UsageError(f"the prompt on stdin is longer than {MAX_PROMPT_CHARS} characters")
         try:
-            text = sys.stdin.buffer.read().decode("utf-8")
+            text = data.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise UsageError(
                 f"stdin is not UTF-8 text (byte {exc.start}); convert it first"
@@ -166,11 +172,11 @@ def run_request(engine: Engine, request: GenerationRequest, opts: argparse.Names
         fail(f"error: {problem}; choose another with --output DIR or [output] dir")
         return EXIT_FAILED
     if prepared.readiness is not None:
-        err = ImagenError(
-            ErrorCode.AUTH_MISSING, f"backend {prepared.backend!r}: {prepared.readiness}"
-        )
-        fail(f"{err.code}: {err.message}")
-        return EXIT_FAILED
+        try:
+            engine.backend(prepared.backend).require_ready()
+        except ImagenError as err:  # a missing key: exit 1 (a ConfigError exits 2 in main)
+            fail(f"{err.code}: {err.message}")
+            return EXIT_FAILED
     show = sys.stderr.isatty() and not opts.quiet
     jobs, interrupted = asyncio.run(_generate(engine, prepared, ProgressLine() if show else None))
     return _report(jobs, interrupted, opts, engine)
@@ -205,9 +211,13 @@ async def _generate(
 def _report(jobs: list[Job], interrupted: bool, opts: argparse.Namespace, engine: Engine) -> int:
     for job in jobs:
         if job.state is JobState.DONE:
-            print(json.dumps(job_summary(job)) if opts.json else job.output_path, flush=True)
+            print(
+                json.dumps(job_summary(job)) if opts.json else _shown(job.output_path), flush=True
+            )
         elif job.state is JobState.FAILED:
             fail(f"{job.error_code}: {job.error_message}")
+        elif job.state is JobState.CANCELLED and not interrupted:
+            fail(f"cancelled: job {job.id} was cancelled (imagen-tui cancel, or the workbench)")
     if interrupted:
         fail("interrupted: cancelled, no partial files left")
         return EXIT_INTERRUPTED
@@ -215,6 +225,13 @@ def _report(jobs: list[Job], interrupted: bool, opts: argparse.Namespace, engine
     if done:
         _maybe_preview(done[0], engine.config.preview.mode)
     return EXIT_OK if len(done) == len(jobs) else EXIT_FAILED
+
+
+def _shown(path: str | None) -> str:
+    """The path exactly for scripts; on a terminal with control characters made visible (a
+    folder name from a config could hold an escape sequence)."""
+    text = path or ""
+    return visible(text) if sys.stdout.isatty() else text
 
 
 def job_summary(job: Job) -> dict[str, Any]:

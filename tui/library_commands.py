@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
-from imagen_tui.backends import Engine, ImagenTuiError, StoreError, one_line
+from imagen_tui.backends import Engine, HistoryStore, ImagenTuiError, StoreError, one_line
 
 from .exit import EXIT_FAILED, EXIT_OK, PROG, UsageError, fail
 
@@ -119,12 +121,12 @@ def cmd_library(opts: argparse.Namespace) -> int:
     folder = Path(opts.dir).expanduser()
     if opts.action == "add":
         root = store.library.add(folder, foreign=True)
-        result = store.reindex()
+        result = reindex_with_progress(store)
         print(f"added {root.path}; the library now holds {result.indexed} images", file=sys.stderr)
     elif not store.library.remove(folder):
         raise UsageError(f"{opts.dir} is not in the library (see {PROG} library list)")
     else:
-        result = store.reindex()
+        result = reindex_with_progress(store)
         print(f"removed {folder}; the library now holds {result.indexed} images", file=sys.stderr)
     store.close()
     return EXIT_OK
@@ -155,9 +157,63 @@ def _drop_unsupported(engine: Engine, request: Any) -> Any:
     """A recipe made elsewhere may hold fields the chosen backend cannot use: drop those,
     saying so, rather than refusing the re-run."""
     prepared = engine.prepare(request)
-    dropped = {p.field: p.message for p in prepared.problems if p.field in _DROPPABLE}
+    dropped = {
+        p.field: p.message
+        for p in prepared.problems
+        if p.field in _DROPPABLE and "takes no" in p.message  # not a bad value: refused
+    }
     if not dropped:
         return request
     for field in dropped:
         fail(f"note: {field} dropped: backend {prepared.backend!r} does not take it")
     return request.replace(**{field: _DROPPABLE[field] for field in dropped})
+
+
+class ReindexProgress:
+    """A progress line on a terminal's stderr while a rebuild reads files: `indexing 1,200 of
+    10,000 images (12%)`, redrawn in place at most ten times a second and erased at the end.
+    Prints nothing when `stream` is not a terminal (a pipe or a log file gets only results)."""
+
+    REDRAW_INTERVAL_S = 0.1
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self.stream = stream or sys.stderr
+        self.live = _is_terminal(self.stream)
+        self._drawn_at = 0.0
+        self.drawn = False
+
+    def __call__(self, done: int, total: int) -> None:
+        now = time.monotonic()
+        if not self.live or (done < total and now - self._drawn_at < self.REDRAW_INTERVAL_S):
+            return
+        self._drawn_at = now
+        share = f" ({done * 100 // total}%)" if total else ""
+        line = f"indexing {done:,} of {total:,} images{share}"
+        if done >= total:
+            line += ", writing the index…"
+        width = max(10, shutil.get_terminal_size().columns - 1)
+        self.stream.write("\r\x1b[K" + line[:width])
+        self.stream.flush()
+        self.drawn = True
+
+    def clear(self) -> None:
+        if self.drawn:
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()
+            self.drawn = False
+
+
+def reindex_with_progress(store: HistoryStore) -> Any:
+    """`store.reindex()` with a `ReindexProgress` line on stderr; returns its ReindexResult."""
+    progress = ReindexProgress()
+    try:
+        return store.reindex(progress=progress if progress.live else None)
+    finally:
+        progress.clear()
+
+
+def _is_terminal(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False

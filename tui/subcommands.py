@@ -12,12 +12,26 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from imagen_tui.backends import one_line
+from imagen_tui.backends import StoreError, one_line
 
 from .exit import EXIT_FAILED, EXIT_OK, EXIT_USAGE, PROG, Parser, UsageError, fail
 
 if TYPE_CHECKING:
     from imagen_tui.backends import Engine, HistoryStore, ImageRow, Job
+
+
+MAX_LIMIT = 1_000_000
+
+
+def limit(text: str) -> int:
+    """`--limit N`: a whole number 1..1,000,000 (argparse reports the error as usage)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if not 1 <= value <= MAX_LIMIT:
+        raise argparse.ArgumentTypeError(f"must be 1-{MAX_LIMIT:,}, got {text}")
+    return value
 
 
 def run(argv: Sequence[str]) -> int:
@@ -31,8 +45,16 @@ def run(argv: Sequence[str]) -> int:
     p.add_argument("path", nargs="?", help="config file (validate; default: the resolved one)")
     p.add_argument("--config", metavar="PATH")
     p = sub.add_parser("history", help="list, search and reindex generated images")
-    p.add_argument("--search", "-s", metavar="Q", help="full-text search over prompts")
-    p.add_argument("--limit", type=int, default=20, metavar="N", help="at most N rows (default 20)")
+    p.add_argument(
+        "--search",
+        "-s",
+        metavar="Q",
+        help="search prompts, negative prompts and "
+        'models: words, "phrases", 猫, C++, model:X backend:X seed:N negative:X',
+    )
+    p.add_argument(
+        "--limit", type=limit, default=20, metavar="N", help="at most N rows (default 20)"
+    )
     p.add_argument("--favourites", action="store_true", help="favourites only")
     p.add_argument("--trashed", action="store_true", help="trashed images only")
     p.add_argument("--json", action="store_true", help="one JSON object per image")
@@ -48,7 +70,9 @@ def run(argv: Sequence[str]) -> int:
     )
     p.add_argument("--config", metavar="PATH")
     p = sub.add_parser("jobs", help="jobs of every process, newest first")
-    p.add_argument("--limit", type=int, default=20, metavar="N", help="at most N jobs (default 20)")
+    p.add_argument(
+        "--limit", type=limit, default=20, metavar="N", help="at most N jobs (default 20)"
+    )
     p.add_argument("--state", choices=("queued", "running", "done", "failed", "cancelled"),
                    action="append", help="only jobs in this state (repeatable)")  # fmt: skip
     p.add_argument("--json", action="store_true", help="one JSON object per job")
@@ -125,9 +149,17 @@ def _store(opts: argparse.Namespace) -> HistoryStore:
 def cmd_history(opts: argparse.Namespace) -> int:
     if opts.limit < 1:
         raise UsageError(f"--limit must be at least 1, got {opts.limit}")
+    from imagen_tui.backends import HistoryStore
+
+    from .library_commands import reindex_with_progress
+
+    try:
+        HistoryStore.check_query(opts.search)  # nothing to search for: a usage error
+    except StoreError as exc:
+        raise UsageError(f"--search: {exc.message}") from None
     store = _store(opts)
     if opts.reindex:
-        result = store.reindex()
+        result = reindex_with_progress(store)
         note = f", {result.skipped} unreadable sidecars skipped" if result.skipped else ""
         print(f"reindexed {store.output_dir}: {result.indexed} images{note}", file=sys.stderr)
     page = store.page(
@@ -170,9 +202,19 @@ def cmd_usage(opts: argparse.Namespace) -> int:
 
 
 def cmd_view(opts: argparse.Namespace) -> int:
+    from imagen_tui.backends import read_header
+
     path = Path(opts.path).expanduser()
     if not path.is_file():
         raise UsageError(f"view: no such image: {opts.path}")
+    try:
+        header = read_header(path)
+    except OSError as exc:
+        raise UsageError(f"view: cannot read {opts.path}: {exc.strerror}") from None
+    if header is None:
+        raise UsageError(f"view: {opts.path} is not a PNG, JPEG, WebP or GIF image")
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise UsageError("view needs a terminal (it is what img: tmux windows run)")
     engine = _engine(opts)
     from .viewer import run_viewer
 

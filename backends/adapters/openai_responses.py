@@ -26,6 +26,7 @@ No cancel endpoint for a non-background response: cancelling closes the stream.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import uuid
 from dataclasses import dataclass, field
@@ -302,6 +303,15 @@ class OpenAIResponsesBackend(Backend):
 
     def _opts(self, options: BackendOptions | None = None) -> OpenAIResponsesOptions:
         return cast(OpenAIResponsesOptions, options if options is not None else self.options)
+
+    def secrets(self) -> list[str]:
+        """The API key, or the Codex login's access token (read-only, as sent)."""
+        found = super().secrets()
+        opts = self.options
+        if getattr(opts, "auth", None) == "codex":
+            with contextlib.suppress(Exception):  # no login: nothing of it can have been sent
+                found.append(read_codex_login(auth_file(self._env, opts.codex_home)).access_token)
+        return found
 
     def readiness(self) -> str | None:
         opts = self._opts()

@@ -20,7 +20,7 @@ from ..models import GenerationRequest, ImageResult, Job
 from . import files, sidecar
 
 if TYPE_CHECKING:
-    from .index import Index, PageCursor
+    from .index import Index, PageCursor, Progress
     from .index_rows import ImageRow, ReindexResult
     from .library import Library
     from .thumbs import ThumbCache
@@ -201,12 +201,23 @@ class HistoryStore:
         after: PageCursor | None = None,
         limit: int = 100,
     ) -> HistoryPage:
-        """Up to `limit` images newest first, after the cursor of the previous page."""
+        """Up to `limit` images newest first, after the cursor of the previous page.
+
+        `query` is search text (syntax: store/query.py); StoreError with a hint when it has
+        nothing to search for (punctuation only, `model:` without a value)."""
         rows = self.index.search(
             query, limit=limit, after=after, favourites=favourites, trashed=trashed
         )
         nxt = (rows[-1].created_at, rows[-1].id) if len(rows) == limit else None
         return HistoryPage(rows, nxt)
+
+    @staticmethod
+    def check_query(query: str | None) -> None:
+        """Raise StoreError (one line with a hint) when `query` has nothing to search for or a
+        bad field value (`seed:x`), without opening the index; search syntax: store/query.py."""
+        from .query import parse_query
+
+        parse_query(query)
 
     def count(
         self, query: str | None = None, *, favourites: bool = False, trashed: bool = False
@@ -248,9 +259,14 @@ class HistoryStore:
     def usage(self) -> list[dict[str, Any]]:
         return self.index.usage()
 
-    def reindex(self) -> ReindexResult:
-        """Rebuild the index from the files; returns images indexed and sidecars skipped."""
-        self.index.reindex()
+    def reindex(
+        self, *, workers: int | None = None, progress: Progress | None = None
+    ) -> ReindexResult:
+        """Rebuild the index from the files; returns images indexed and sidecars skipped.
+
+        Metadata is read on `workers` processes (None = all usable cores); `progress(read,
+        total)` is called as files are read (see `Index.reindex`)."""
+        self.index.reindex(workers=workers, progress=progress)
         from .index_rows import ReindexResult
 
         return self.index.last_reindex or ReindexResult(0, 0)
@@ -296,6 +312,11 @@ class HistoryStore:
         self.index.remove_image(trashed_image)
 
     def _own_root(self, image: Path) -> Path:
+        from .index_rows import IMAGE_EXTS
+
+        if Path(image).suffix.lower() not in IMAGE_EXTS:
+            exts = ", ".join(sorted(IMAGE_EXTS))
+            raise StoreError(f"{image} is not an image ({exts}); its sidecar moves with it", image)
         root = self.library.owner(Path(image))
         if root is None:
             raise StoreError(f"{image} is not in the library (see imagen-tui library list)", image)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from imagen_tui.backends.store import index_schema as schema
+from imagen_tui.backends.store.index_bulk import Progress, read_rows
 from imagen_tui.backends.store.index_rows import (
     ImageRow,
     ReindexResult,
@@ -26,8 +27,10 @@ from imagen_tui.backends.store.index_rows import (
     row_values,
     walk_images,
 )
+from imagen_tui.backends.store.query import parse_query
+from imagen_tui.backends.store.query_sql import where_clauses
 
-__all__ = ["ImageRow", "Index", "PageCursor", "ReindexResult", "fts_query", "open_index"]
+__all__ = ["ImageRow", "Index", "PageCursor", "Progress", "ReindexResult", "open_index"]
 
 PageCursor = tuple[float, int]
 """Where a page ended: (created_at, id) of its last row. Keyset paging, so a page stays right
@@ -61,24 +64,6 @@ _REINDEX_UPSERT = (
 )
 
 
-def fts_query(text: str | None) -> str | None:
-    """User text → a safe FTS5 query: each word a quoted phrase, the last a prefix, all ANDed.
-
-    Words without a letter or digit are dropped (they would be empty phrases that match
-    nothing); None means "no text filter".
-    """
-    # SQLite ends a string at NUL ("unterminated string"), so NUL separates words too; lone
-    # surrogates (undecodable argv bytes) cannot be encoded for SQLite at all.
-    text = (text or "").replace("\0", " ").encode("utf-8", "replace").decode("utf-8")
-    words = text.split()
-    words = [word for word in words if any(c.isalnum() for c in word)]
-    if not words:
-        return None
-    phrases = ['"' + word.replace('"', '""') + '"' for word in words]
-    phrases[-1] += "*"
-    return " AND ".join(phrases)
-
-
 class Index:
     """The image index and job log in one SQLite file. Use `Index.open()` or `open_index()`."""
 
@@ -91,6 +76,7 @@ class Index:
         self.last_reindex: ReindexResult | None = None
         self._conn: sqlite3.Connection | None = None
         self._lock = threading.RLock()
+        self._fts_tables: tuple[str, ...] = ()
 
     @classmethod
     def open(
@@ -137,6 +123,7 @@ class Index:
                 raise schema.IndexCorrupt(f"schema version {version}, not {schema.SCHEMA_VERSION}")
             else:
                 schema.check_tables(self._conn)
+            self._fts_tables = schema.fts_tables(self._conn)
         except BaseException:
             self.close()
             raise
@@ -230,10 +217,12 @@ class Index:
         clauses, params = ["trashed = ?"], [int(trashed)]
         if favourites:
             clauses.append("favourite = 1")
-        match = fts_query(query)
-        if match is not None:
-            clauses.append("id IN (SELECT rowid FROM images_fts WHERE images_fts MATCH ?)")
-            params.append(match)
+        parsed = parse_query(query)
+        if parsed is not None:
+            trigram = schema.TRIGRAM_TABLE in self._fts_tables
+            more, more_params = where_clauses(parsed, trigram=trigram)
+            clauses += more
+            params += more_params
         return " AND ".join(clauses), params
 
     @schema.guarded
@@ -246,11 +235,13 @@ class Index:
         favourites: bool = False,
         trashed: bool = False,
     ) -> list[ImageRow]:
-        """Images newest first; `query` matches prompt/negative words (last word as prefix).
+        """Images newest first; `query` is search text (syntax in store/query.py): words,
+        "phrases", CJK or punctuated literals, `model:` `backend:` `seed:` `negative:` fields.
 
         `after` is the (created_at, id) of the last row of the previous page (keyset paging:
         stable while images are added). `trashed=False` leaves trashed images out,
         `trashed=True` returns only them. Rows come without `metadata`; use `get()` for that.
+        Raises StoreError (message with a hint) for a query with nothing to search for.
         """
         where, params = self._where(query, favourites, trashed)
         if after is not None:
@@ -293,7 +284,8 @@ class Index:
     def count(
         self, query: str | None = None, *, favourites: bool = False, trashed: bool = False
     ) -> int:
-        """How many images `search()` would find with the same filters and no limit."""
+        """How many images `search()` would find with the same filters and no limit; raises
+        StoreError like `search()`."""
         where, params = self._where(query, favourites, trashed)
         return self._db.execute(f"SELECT count(*) FROM images WHERE {where}", params).fetchone()[0]
 
@@ -311,23 +303,26 @@ class Index:
         return image_row(row[:-1], metadata if isinstance(metadata, dict) else {})
 
     @schema.guarded
-    def reindex(self) -> int:
+    def reindex(self, *, workers: int | None = None, progress: Progress | None = None) -> int:
         """Rebuild the images tables from the files; returns how many images were indexed.
 
-        Details (sidecars skipped as unreadable) are in `self.last_reindex`. The job log is kept.
+        Metadata is read by `workers` processes (None = every usable core, 1 = this one only);
+        `progress(files_read, files_total)` is called as reading advances. Details (sidecars
+        skipped as unreadable) are in `self.last_reindex`. The job log is kept.
         """
         with self._tx() as conn:
             # Scanning inside the write lock: a concurrent add_image is then either seen by the
             # scan (its file exists already) or lands after our commit, never lost in between.
-            return self._fill_from_files(conn).indexed
+            return self._fill_from_files(conn, workers, progress).indexed
 
-    def _fill_from_files(self, conn: sqlite3.Connection) -> ReindexResult:
-        rows, skipped = [], 0
-        for root in self.roots():
-            for image, sidecar, trashed in walk_images(str(root)):
-                meta, meta_json, used, bad = load_metadata(image, sidecar)
-                skipped += bad
-                rows.append(row_values(image, meta, meta_json, used, trashed))
+    def _fill_from_files(
+        self,
+        conn: sqlite3.Connection,
+        workers: int | None = None,
+        progress: Progress | None = None,
+    ) -> ReindexResult:
+        files = [item for root in self.roots() for item in walk_images(str(root))]
+        rows, skipped = read_rows(files, workers=workers, progress=progress)
         # Bulk path: per-row FTS triggers would double the cost; rebuild the FTS index once.
         # Upsert by path, so the ids of images still on disk survive a reindex.
         for name in schema.TRIGGER_NAMES:
@@ -338,8 +333,10 @@ class Index:
         conn.execute("DELETE FROM images WHERE path NOT IN (SELECT path FROM temp.seen)")
         conn.executemany(_REINDEX_UPSERT, rows)
         conn.execute("DELETE FROM temp.seen")
-        conn.execute("INSERT INTO images_fts (images_fts) VALUES ('rebuild')")
-        for statement in schema.FTS_TRIGGERS:
+        tables = schema.fts_tables(conn)
+        for table in tables:
+            conn.execute(f"INSERT INTO {table} ({table}) VALUES ('rebuild')")
+        for statement in schema.fts_triggers(tables):
             conn.execute(statement)
         self.last_reindex = ReindexResult(len(rows), skipped)
         return self.last_reindex

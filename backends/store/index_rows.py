@@ -6,6 +6,7 @@ Nothing here opens images with Pillow: a reindex of 10,000 files must take well 
 from __future__ import annotations
 
 import json
+import math
 import os
 import time
 from collections.abc import Iterator, Mapping
@@ -132,9 +133,8 @@ def read_sidecar(path: str) -> tuple[dict[str, Any], str] | None:
 
 
 def import_embedded(path: str) -> dict[str, Any] | None:
-    """Metadata embedded in a PNG (ours, Automatic1111, ComfyUI) via pngmeta, if it can tell."""
-    if not path.lower().endswith(".png"):
-        return None
+    """Metadata embedded in an image (ours, A1111, ComfyUI, Fooocus…; PNG, JPEG, WebP) via
+    pngmeta: at least the size from the header, or None if the file is not a readable image."""
     try:
         from imagen_tui.backends.store.pngmeta import import_metadata
     except ImportError:  # pngmeta.py not there (yet)
@@ -204,19 +204,27 @@ def _int(value: Any) -> int | None:
 
 def _float(value: Any) -> float | None:
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
+        number = float(value)
+        return number if math.isfinite(number) else None
     return None
 
 
+MAX_EPOCH = 253_402_300_799.0  # 9999-12-31T23:59:59Z: beyond it dates cannot be shown
+
+
 def _epoch(value: Any) -> float | None:
+    """Epoch seconds from a number or an ISO 8601 text; None for anything else, NaN, infinite
+    or out of the years 1970-9999 (a hand-edited sidecar must not break the index)."""
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
-    if not isinstance(value, str):
+        seconds = float(value)
+    elif isinstance(value, str):
+        try:
+            seconds = datetime.fromisoformat(value).timestamp()  # naive → local time
+        except (ValueError, OverflowError, OSError):
+            return None
+    else:
         return None
-    try:
-        return datetime.fromisoformat(value).timestamp()  # naive → local time, like the files
-    except ValueError:
-        return None
+    return seconds if math.isfinite(seconds) and 0 <= seconds <= MAX_EPOCH else None
 
 
 def _mtime(path: str) -> float:

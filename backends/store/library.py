@@ -9,9 +9,12 @@ root. Roots added by the user are *foreign*: indexed in place and never written 
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,19 +56,21 @@ class Library:
         real = _real(directory)
         if not real.is_dir():
             raise StoreError(f"{directory} is not a folder", directory)
-        with _LOCK:
+        with self._locked():
             roots = self._read()
-            if all(r.path != real for r in roots):  # the output dir too: `--output` changes it
-                roots.append(Root(real, foreign))
-                self._write(roots)
-        return next(r for r in self.roots() if r.path == real)
+            for root in roots:
+                if root.path == real:
+                    return root
+            added = Root(real, foreign)  # the output dir too: `--output` changes it
+            self._write([*roots, added])
+        return added
 
     def remove(self, directory: Path) -> bool:
         """Forget `directory` (its files stay where they are); False if it was not a root."""
         real = _real(directory)
         if real == self.output_dir:
             raise StoreError(f"{directory} is the output dir; it is always in the library", real)
-        with _LOCK:
+        with self._locked():
             roots = self._read()
             kept = [r for r in roots if r.path != real]
             if len(kept) == len(roots):
@@ -78,6 +83,22 @@ class Library:
         real = _real(image)
         inside = [r for r in self.roots() if real.is_relative_to(r.path)]
         return max(inside, key=lambda r: len(r.path.parts), default=None)
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        """One read-modify-write at a time, across threads and processes (flock)."""
+        with _LOCK:
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                fh = open(self.path.with_name(self.path.name + ".lock"), "a")  # noqa: SIM115
+            except OSError as exc:
+                raise StoreError(f"cannot lock {self.path}: {exc.strerror}", self.path) from None
+            with fh:
+                fcntl.flock(fh, fcntl.LOCK_EX)
+                try:
+                    yield
+                finally:
+                    fcntl.flock(fh, fcntl.LOCK_UN)
 
     def _read(self) -> list[Root]:
         try:

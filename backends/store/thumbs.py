@@ -9,7 +9,7 @@ import os
 from contextlib import suppress
 from pathlib import Path
 
-from PIL import Image, ImageOps
+from PIL import Image
 
 from .files import write_bytes_atomic
 
@@ -42,10 +42,9 @@ class ThumbCache:
             target = self.path_for(image, max_w, max_h)
             if target.is_file():
                 return target
-            data = Path(image).read_bytes()
         except OSError as exc:
             raise ValueError(f"cannot read image {image}: {exc.strerror or exc}") from exc
-        write_bytes_atomic(target, _render(image, data, max_w, max_h))
+        write_bytes_atomic(target, _render(image, max_w, max_h))
         return target
 
     def get_image(self, image: Path, max_w: int, max_h: int) -> Image.Image:
@@ -70,15 +69,12 @@ class ThumbCache:
         return removed
 
 
-def _render(image: Path, data: bytes, max_w: int, max_h: int) -> bytes:
+def _render(image: Path, max_w: int, max_h: int) -> bytes:
+    from ..imaging import ImageUnreadable, open_for_display
+
     try:
-        with Image.open(io.BytesIO(data)) as im:
-            if im.format == "JPEG":
-                im.draft("RGB", (max_w, max_h))  # let libjpeg decode at a reduced scale
-            thumb = ImageOps.exif_transpose(im)
-            thumb.thumbnail((max_w, max_h), Image.Resampling.LANCZOS)
-            thumb = thumb.convert("RGBA" if _has_alpha(thumb) else "RGB")
-    except _DECODE_ERRORS as exc:
+        thumb = open_for_display(image, max_w, max_h)
+    except ImageUnreadable as exc:
         raise ValueError(f"cannot make a thumbnail of {image}: unreadable image ({exc})") from exc
     out = io.BytesIO()
     thumb.save(out, "PNG")

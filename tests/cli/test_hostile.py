@@ -249,3 +249,35 @@ def test_a_dead_writers_temp_file_is_cleaned_on_the_next_write(
     )  # fmt: skip
     assert res.returncode == OK, res.stderr
     assert not stale.exists() and live.exists()
+
+
+def test_concurrent_runs_into_many_output_dirs_all_stay_in_the_history(tmp_path: Path) -> None:
+    outs = [tmp_path / f"out{i}" for i in range(8)]
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "imagen_tui.tui.cli",
+                "--once",
+                f"fox {i}",
+                "--size",
+                "64x64",
+                "--output",
+                str(out),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )  # fmt: skip
+        for i, out in enumerate(outs)
+    ]
+    for proc in procs:
+        _, err = proc.communicate(timeout=TIMEOUT_S)
+        assert proc.returncode == OK, err
+    res = subprocess.run(
+        [sys.executable, "-m", "imagen_tui.tui.cli", "history", "--reindex", "--json",
+         "--limit", "100"],
+        capture_output=True, text=True, timeout=TIMEOUT_S,
+    )  # fmt: skip
+    listed = {json.loads(line)["prompt"] for line in res.stdout.splitlines()}
+    assert listed == {f"fox {i}" for i in range(8)}

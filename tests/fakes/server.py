@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import threading
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -52,15 +53,19 @@ class Recorded:
 
     def form(self) -> dict[str, tuple[str | None, bytes]]:
         """A multipart/form-data body as {field: (filename or None, bytes)}."""
-        head = f"Content-Type: {self.headers.get('Content-Type', '')}\r\n\r\n".encode()
-        message = BytesParser().parsebytes(head + self.body)
-        parts: dict[str, tuple[str | None, bytes]] = {}
-        for part in message.get_payload() if message.is_multipart() else []:
-            assert isinstance(part, Message)
-            name = part.get_param("name", header="content-disposition")
-            payload = part.get_payload(decode=True)
-            parts[str(name)] = (part.get_filename(), payload if isinstance(payload, bytes) else b"")
-        return parts
+        return parse_form(self.headers.get("Content-Type", ""), self.body)
+
+
+def parse_form(content_type: str, body: bytes) -> dict[str, tuple[str | None, bytes]]:
+    """A multipart/form-data body as {field: (filename or None, bytes)}."""
+    message = BytesParser().parsebytes(f"Content-Type: {content_type}\r\n\r\n".encode() + body)
+    parts: dict[str, tuple[str | None, bytes]] = {}
+    for part in message.get_payload() if message.is_multipart() else []:
+        assert isinstance(part, Message)
+        name = part.get_param("name", header="content-disposition")
+        payload = part.get_payload(decode=True)
+        parts[str(name)] = (part.get_filename(), payload if isinstance(payload, bytes) else b"")
+    return parts
 
 
 @dataclass
@@ -108,16 +113,22 @@ class FakeServer:
         self.max_requests = max_requests
         self.requests: list[Recorded] = []
         self._routes: dict[tuple[str, str], Handler] = {}
+        self._patterns: list[tuple[str, re.Pattern[str], Handler]] = []
         self._lock = threading.Lock()
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._loop: asyncio.AbstractEventLoop | None = None  # start() makes the loop and thread
+        self._thread: threading.Thread | None = None
         self._runner: web.AppRunner | None = None
+        self._on_stop: list[Callable[[], Awaitable[None]]] = []
         self.port = 0
 
     # --- scripting ------------------------------------------------------------------------
 
     def route(self, method: str, path: str, handler: Handler) -> None:
+        """Serve `path` with `handler`; `{name}` stands for one path segment (`/history/{id}`)."""
         self._routes[(method.upper(), path)] = handler
+        if "{" in path:
+            pattern = re.sub(r"\\\{[^/]*?\\\}", "[^/]+", re.escape(path))
+            self._patterns.append((method.upper(), re.compile(pattern), handler))
 
     def reply(self, method: str, path: str, *replies: Reply) -> None:
         """Serve `replies` in order; the last one repeats."""
@@ -139,12 +150,18 @@ class FakeServer:
 
         self.route("GET", path, upgrade)
 
+    def on_stop(self, cleanup: Callable[[], Awaitable[None]]) -> None:
+        """Run `await cleanup()` on the server's loop when it stops (end background tasks)."""
+        self._on_stop.append(cleanup)
+
     def requests_to(self, method: str, path: str) -> list[Recorded]:
         with self._lock:
             return [r for r in self.requests if r.method == method and r.path == path]
 
     def call(self, coro: Awaitable[Any], timeout: float = STARTUP_S) -> Any:
         """Run a coroutine on the server's loop (e.g. to push a frame) and wait for it."""
+        if self._loop is None:
+            raise RuntimeError("the fake server is not started")
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)  # type: ignore[arg-type]
 
     # --- addresses ------------------------------------------------------------------------
@@ -160,12 +177,18 @@ class FakeServer:
     # --- life cycle -----------------------------------------------------------------------
 
     def start(self) -> FakeServer:
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._thread.start()
         self.call(self._start(), STARTUP_S)
         return self
 
     def stop(self) -> None:
+        if self._loop is None or self._thread is None:
+            return
         try:
+            for cleanup in self._on_stop:
+                self.call(cleanup(), SHUTDOWN_S)
             if self._runner is not None:
                 self.call(self._runner.cleanup(), SHUTDOWN_S + 1)
         finally:
@@ -198,6 +221,9 @@ class FakeServer:
         if over:
             return web.Response(status=503, text="fake server: request budget spent")
         handler = self._routes.get((request.method, request.path))
+        for method, pattern, candidate in self._patterns:
+            if handler is None and method == request.method and pattern.fullmatch(request.path):
+                handler = candidate
         if handler is None:
             return web.json_response({"error": "not scripted"}, status=404)
         return await handler(request)

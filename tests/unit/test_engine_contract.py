@@ -452,3 +452,39 @@ def test_per_instance_budget_counts_only_that_instance(tmp_path: Path) -> None:
     assert first.ok
     assert [p.field for p in second.problems] == ["budget"]
     assert "[backends.paid] budget_usd_per_day" in second.problems[0].message
+
+
+class Echoing(Probe):
+    """A provider that quotes the credential it refused, in progress and in the error."""
+
+    type_name = "echoing"
+
+    def secrets(self) -> list[str]:
+        return ["sk-live-SECRET123"]
+
+    async def generate(self, request: GenerationRequest, ctx: JobContext) -> ImageResult:
+        ctx.progress(0.5, "retrying with Bearer sk-live-SECRET123")
+        raise ImagenError(ErrorCode.AUTH_FAILED, "Incorrect API key: Bearer sk-live-SECRET123")
+
+
+def test_credentials_echoed_by_a_provider_never_reach_messages_or_the_job_log(
+    tmp_path: Path,
+) -> None:
+    registry.register("echoing", Echoing)
+    events: list[JobEvent] = []
+
+    async def main():
+        engine = await started(engine_for(tmp_path, "[backends.e]\ntype = 'echoing'\n"))
+        engine.subscribe(events.append)
+        (job,) = await engine.run(GenerationRequest(prompt="x", backend="e"))
+        await engine.aclose()
+        return job
+
+    try:
+        job = asyncio.run(main())
+    finally:
+        registry.unregister("echoing")
+    assert job.error_code == "auth_failed" and "[redacted]" in job.error_message
+    assert all("SECRET123" not in (e.job.message + (e.job.error_message or "")) for e in events)
+    for db in tmp_path.glob("jobs.sqlite3*"):  # the WAL too
+        assert b"SECRET123" not in db.read_bytes()

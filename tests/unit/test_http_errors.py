@@ -12,7 +12,9 @@ from imagen_tui.backends.errors import ErrorCode, ImagenError
 from imagen_tui.backends.http import (
     error_for_payload,
     error_for_response,
+    map_transport_errors,
     raise_for_status,
+    redact_url,
     response_json,
 )
 from imagen_tui.backends.provider_errors import parse_error_body
@@ -308,3 +310,41 @@ def test_one_line(text: str, expected: str) -> None:
 def test_one_line_limit() -> None:
     assert one_line("abcdef", limit=4) == "abc…"
     assert one_line("abcd", limit=4) == "abcd"
+
+
+@pytest.mark.parametrize(
+    ("exc", "code", "words"),
+    [
+        (
+            httpx.ConnectError("[Errno 111] Connection refused"),
+            ErrorCode.UNAVAILABLE,
+            "cannot connect",
+        ),
+        (httpx.ConnectTimeout("slow"), ErrorCode.UNAVAILABLE, "timed out"),
+        (httpx.ReadTimeout("slow"), ErrorCode.TIMEOUT, "read timed out"),
+        (httpx.WriteTimeout("slow"), ErrorCode.TIMEOUT, "write timed out"),
+        (httpx.PoolTimeout("busy"), ErrorCode.TIMEOUT, "pool timed out"),
+        (httpx.RemoteProtocolError("peer closed"), ErrorCode.UNAVAILABLE, "peer closed"),
+        (httpx.ReadError("reset"), ErrorCode.UNAVAILABLE, "reset"),
+        (httpx.UnsupportedProtocol("no scheme"), ErrorCode.UNAVAILABLE, "invalid URL"),
+        (ConnectionResetError(104, "Connection reset by peer"), ErrorCode.UNAVAILABLE, "reset"),
+    ],
+)
+def test_transport_errors_name_the_url_without_credentials(
+    exc: Exception, code: ErrorCode, words: str
+) -> None:
+    with pytest.raises(ImagenError) as info, map_transport_errors("http://me:s3cret@gpu:8188/x"):
+        raise exc
+    assert info.value.code == code and words in info.value.detail
+    assert "http://***@gpu:8188/x" in info.value.detail and "s3cret" not in info.value.detail
+
+
+def test_imagen_errors_pass_through_transport_mapping() -> None:
+    with pytest.raises(ImagenError) as info, map_transport_errors("http://x"):
+        raise ImagenError(ErrorCode.NO_IMAGE, "mine")
+    assert info.value.code == ErrorCode.NO_IMAGE and info.value.detail == "mine"
+
+
+def test_redact_url() -> None:
+    assert redact_url("https://u:p@h/x?q=a@b") == "https://***@h/x?q=a@b"
+    assert redact_url("http://127.0.0.1:8188/prompt") == "http://127.0.0.1:8188/prompt"

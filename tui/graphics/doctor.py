@@ -91,7 +91,9 @@ def advice_once(decision: Decision, state_dir: Path) -> str | None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    from ..exit import Parser  # one-line usage errors, like every other command
+
+    parser = Parser(
         prog="imagen-tui doctor",
         description="Show what this terminal can draw and which preview renderer is used.",
     )

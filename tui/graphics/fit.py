@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PIL import Image, ImageOps
+from PIL import Image
 
 DEFAULT_CELL = (10, 20)  # px; the VT340 cell, used when the terminal does not say
 
@@ -40,10 +40,14 @@ def open_image(source: Image.Image | str | Path, box_px: tuple[int, int]) -> Ima
     if isinstance(source, Image.Image):
         image = source.copy()
     else:
-        with Image.open(source) as opened:
-            opened.draft("RGB", box_px)  # JPEG: decode at a reduced scale when possible
-            image = ImageOps.exif_transpose(opened)
-            image.load()
+        from imagen_tui.backends import open_for_display
+
+        # The one decoder for display: 16-bit tones, palettes, orientation, first frames, huge
+        # files shrunk while decoding, pixel limits checked from the header first.
+        try:
+            return open_for_display(source, max(1, box_px[0]), max(1, box_px[1]))
+        except ValueError as exc:
+            raise OSError(str(exc)) from None
     image.thumbnail((max(1, box_px[0]), max(1, box_px[1])), Image.Resampling.LANCZOS)
     if image.mode not in ("RGB", "RGBA"):
         image = image.convert("RGBA" if "A" in image.getbands() or "transparency" in image.info

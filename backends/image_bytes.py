@@ -1,0 +1,42 @@
+"""Is this payload a whole image? The header (`imageheader.sniff`), then a full decode.
+
+The engine reads type and size from the header only; a payload cut short after its header (a
+dropped connection, a proxy's size limit) passes that check. `verify_image` decodes every pixel,
+so an adapter can refuse it as `no_image` instead of saving half a picture. Blocking (Pillow):
+call it through `asyncio.to_thread`.
+"""
+
+from __future__ import annotations
+
+import io
+
+from .errors import ErrorCode, ImagenError
+from .imageheader import ImageHeader, sniff
+from .text import one_line
+
+PNG_END = b"IEND\xaeB`\x82"
+"""The IEND chunk type and its CRC close every whole PNG (https://www.w3.org/TR/png/#11IEND)."""
+
+
+def verify_image(data: bytes, source: str) -> ImageHeader:
+    """The header of `data` once it decodes whole; raises `ImagenError(NO_IMAGE)` naming
+    `source` when it is empty, not PNG/JPEG/WebP/GIF, truncated or corrupt."""
+    header = sniff(data)
+    if header is None:
+        head = data[:16].hex(" ") if data else "nothing"
+        raise ImagenError(
+            ErrorCode.NO_IMAGE, f"{source} sent {len(data)} bytes that are not an image ({head})"
+        )
+    if header.mime_type == "image/png" and not data.endswith(PNG_END):
+        raise ImagenError(ErrorCode.NO_IMAGE, f"{source} sent a truncated PNG (no IEND chunk)")
+    from PIL import Image  # only a run that got bytes pays for Pillow
+
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            im.load()
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+        why = one_line(exc, 120) if not isinstance(exc, Image.UnidentifiedImageError) else ""
+        raise ImagenError(
+            ErrorCode.NO_IMAGE, f"{source} sent a broken {header.mime_type} {why}".rstrip()
+        ) from None
+    return header
