@@ -181,16 +181,15 @@ class Backend(ABC):
         """Raise unless the instance can run: `ImagenError(AUTH_MISSING)` naming the variable
         when its API key is missing, else `ConfigError` with `readiness()`'s reason (a missing
         checkpoint or workflow is a config problem, not a key problem)."""
-        var = getattr(self.options, "api_key_env", None)
-        if var and not self._env.get(var):
-            raise ImagenError(
-                ErrorCode.AUTH_MISSING, f"backend {self.name!r}: key env var {var} is not set"
-            )
         problem = self.readiness()
-        if problem:
-            from .errors import ConfigError
+        if not problem:
+            return
+        var = getattr(self.options, "api_key_env", None)
+        if var and not self._env.get(var) and var in problem:
+            raise ImagenError(ErrorCode.AUTH_MISSING, f"backend {self.name!r}: {problem}")
+        from .errors import ConfigError
 
-            raise ConfigError(f"backend {self.name!r} is not ready: {problem}")
+        raise ConfigError(f"backend {self.name!r} is not ready: {problem}")
 
     def normalize(self, request: GenerationRequest, options: BackendOptions) -> GenerationRequest:
         """The request as this backend will make it: sizes mapped to one it makes.

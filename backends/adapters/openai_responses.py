@@ -319,6 +319,16 @@ class OpenAIResponsesBackend(Backend):
             return login_problem(auth_file(self._env, opts.codex_home))
         return super().readiness()
 
+    def require_ready(self) -> None:
+        """A missing ChatGPT login is a missing credential (AUTH_MISSING), like a missing key."""
+        opts = self._opts()
+        if opts.auth == "codex":
+            problem = login_problem(auth_file(self._env, opts.codex_home))
+            if problem:
+                raise ImagenError(ErrorCode.AUTH_MISSING, f"backend {self.name!r}: {problem}")
+            return
+        super().require_ready()
+
     def normalize(self, request: GenerationRequest, options: BackendOptions) -> GenerationRequest:
         return normalize_request(self.name, self._opts(options), request)[0]
 

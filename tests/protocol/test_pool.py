@@ -13,7 +13,7 @@ import pytest
 
 from imagen_tui.backends import registry
 from imagen_tui.backends.adapters.pool import PoolBackend
-from imagen_tui.backends.errors import ErrorCode, ImagenError, RequestError
+from imagen_tui.backends.errors import ConfigError, ErrorCode, ImagenError, RequestError
 from imagen_tui.backends.events import EventKind, JobEvent
 from imagen_tui.backends.models import Job, JobState
 from imagen_tui.backends.store.joblog import JobLog
@@ -243,7 +243,7 @@ def test_pool_config_problems_are_reported_before_sending(
             await engine.start()
             engine.submit(request("farm"))
 
-    with pytest.raises(ImagenError) as info:
+    with pytest.raises(ConfigError) as info:  # a config problem: exit 2, nothing sent
         asyncio.run(main())
     assert words in info.value.message
     assert fake_server.requests == []

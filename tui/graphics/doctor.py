@@ -14,6 +14,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from imagen_tui.tui.exit import Parser, UsageError
 from imagen_tui.tui.graphics.detect import (
     RENDERERS,
     Decision,
@@ -91,8 +92,6 @@ def advice_once(decision: Decision, state_dir: Path) -> str | None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from ..exit import Parser  # one-line usage errors, like every other command
-
     parser = Parser(
         prog="imagen-tui doctor",
         description="Show what this terminal can draw and which preview renderer is used.",
@@ -116,7 +115,10 @@ def main(argv: Sequence[str], config_renderer: str | None = None, env: dict | No
     except ValueError as exc:
         print(f"imagen-tui doctor: error: {exc}", file=sys.stderr)
         return 2
-    except SystemExit as exc:  # argparse already printed the usage line
+    except UsageError as exc:  # one line, like every other command
+        print(f"imagen-tui: error: {exc}", file=sys.stderr)
+        return 2
+    except SystemExit as exc:  # --help
         return 0 if exc.code == 0 else 2
     facts, _typed = gather_facts(env, timeout=max(0.05, min(opts.timeout, 2.0)))
     sys.stdout.write(doctor_report(facts, requested))
