@@ -117,7 +117,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             gc.disable()
             gc.freeze()
             return run_once(opts)
-        return _launch_workbench()
+        return _launch_workbench(opts)
     except UsageError as exc:
         fail(f"error: {exc}")
         return EXIT_USAGE
@@ -201,12 +201,12 @@ def _save_crash_report() -> str:
             return fh.name
 
 
-def _launch_workbench() -> int:
-    fail(
-        "the workbench is not built yet; generate headless with "
-        f'`{PROG} --once "a red fox"` (see {PROG} --help)'
-    )
-    return EXIT_USAGE
+def _launch_workbench(opts: argparse.Namespace) -> int:
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise UsageError("the workbench needs a terminal; in scripts use --once PROMPT")
+    from .workbench import run_workbench  # Textual is imported only here
+
+    return run_workbench(opts.config, preview=opts.preview)
 
 
 if __name__ == "__main__":

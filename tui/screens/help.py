@@ -1,0 +1,47 @@
+"""The f1 help screen, generated from the live keymap (defaults plus the user's `[keys]`)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+from imagen_tui.tui import bindings
+
+
+def keymap_table(keymap: Mapping[str, str]) -> Table:
+    """Every binding, grouped by where it works: keys, action, binding id (for `[keys]`)."""
+    table = Table(box=None, expand=True, pad_edge=False, show_header=True)
+    table.add_column("keys", no_wrap=True, style="bold")
+    table.add_column("action", ratio=1)
+    table.add_column(Text("id (config [keys])"), no_wrap=True, style="dim")
+    specs = bindings.effective(keymap)
+    for scope in bindings.SCOPES:
+        rows = [s for s in specs if s.where == scope]
+        if not rows:
+            continue
+        table.add_row(Text(scope, style="italic underline"), "", "")
+        for spec in rows:
+            table.add_row(bindings.display_keys(spec.keys), spec.description, spec.id)
+    return table
+
+
+class HelpScreen(ModalScreen[None]):
+    """Every key; escape, q or f1 closes it."""
+
+    BINDINGS = [Binding("escape,q,f1", "dismiss", "Close", id="help.close")]
+
+    def __init__(self, keymap: Mapping[str, str]) -> None:
+        super().__init__()
+        self.keymap = dict(keymap)
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="help-body") as body:
+            body.border_title = "Keys (f1 / escape closes)"
+            yield Static(keymap_table(self.keymap), id="help-table")

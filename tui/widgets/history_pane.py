@@ -1,0 +1,295 @@
+"""The history browser: search box, virtual list, preview and metadata, and the history keys.
+
+Store calls block (SQLite, files), so each runs in a thread worker; the preview of a row already
+seen is drawn from an in-memory LRU in the same call stack as the cursor move (one frame).
+Keys per DESIGN.md: `/` search, `F` favourites only, `t` trash view, `f` `d` `u` `r` `s` `e` `E`
+`y` `enter` `o` on the selected image.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Container, Vertical
+from textual.widgets import Input, Static
+from textual.worker import get_current_worker
+
+from imagen_tui.tui import bindings
+from imagen_tui.tui.text import safe
+from imagen_tui.tui.widgets.cell_preview import make_preview
+from imagen_tui.tui.widgets.history_list import HistoryList
+from imagen_tui.tui.widgets.metadata_panel import MetadataPanel
+from imagen_tui.tui.widgets.worker_errors import ReportsWorkerErrors
+
+CACHE_SIZE = 128  # decoded thumbnails kept for instant moves (~20 KB each at 80x80)
+
+
+def sidecar_problem(image: Path) -> str | None:
+    """Why the JSON sidecar beside `image` cannot be used, or None (absent or fine).
+
+    The engine's `metadata()` silently falls back to the embedded chunks; the user should still
+    learn that the file next to the image is broken. Blocking: call from a worker.
+    """
+    sidecar = image.with_suffix(".json")
+    try:
+        data = json.loads(sidecar.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        return f"Unreadable sidecar {sidecar.name}: {safe(exc)}"
+    return None if isinstance(data, dict) else f"Unreadable sidecar {sidecar.name}: not an object"
+
+
+class HistoryPane(ReportsWorkerErrors, Container):
+    """Everything about browsing history. `history` is the engine's history store facade."""
+
+    BINDINGS = [
+        *bindings.bindings(bindings.HISTORY),
+        Binding("escape", "close_search", show=False, id="history.close_search"),
+    ]
+
+    def __init__(
+        self,
+        renderer: str,
+        *,
+        id: str | None = None,  # noqa: A002 (Textual's signature)
+    ) -> None:
+        super().__init__(id=id)
+        self.history: Any = None  # the engine's history store, set once the engine is open
+        self.renderer = renderer
+        self.query_text: str | None = None
+        self.favourites = False
+        self.trashed = False
+        self.last_trashed: Path | None = None
+        self._thumbs: OrderedDict[Path, tuple[Image.Image | None, dict | None, str | None]] = (
+            OrderedDict()
+        )
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="history-col"):
+            yield Vertical(id="search-slot")  # the Input is made on the first `/` (start-up)
+            yield HistoryList(id="history-list")
+            yield Static("", id="history-status", markup=False)
+        with Container(id="history-view"):
+            yield make_preview(self.renderer, id="preview", classes="preview")
+            yield MetadataPanel(id="metadata", markup=False)
+
+    def on_mount(self) -> None:
+        self.list.on_cursor = self._show_row
+        self._show_row(None)
+
+    @property
+    def list(self) -> HistoryList:
+        return self.query_one(HistoryList)
+
+    # -- querying -------------------------------------------------------------------------
+
+    def reload(self) -> None:
+        """Show the current query/filters from the top."""
+        q, fav, tr = self.query_text, self.favourites, self.trashed
+
+        def fetch(after: Any, limit: int) -> tuple[list[Any], Any]:
+            page = self.history.page(q, favourites=fav, trashed=tr, after=after, limit=limit)
+            return page.rows, page.next
+
+        self.list.set_source(fetch, lambda: self.history.count(q, favourites=fav, trashed=tr))
+        self._status()
+
+    def store_changed(self) -> None:
+        """New or changed rows exist: reload, keeping the selection; drop stale previews."""
+        self._thumbs.clear()
+        self.list.refresh_rows()
+
+    def _status(self) -> None:
+        parts = ["trash" if self.trashed else "all images"]
+        if self.favourites:
+            parts.append("favourites")
+        if self.query_text:
+            parts.append(f"matching “{safe(self.query_text)}”")
+        self.query_one("#history-status", Static).update(" · ".join(parts))
+
+    @on(HistoryList.Highlighted)
+    def _count_status(self, event: HistoryList.Highlighted) -> None:
+        lst = self.list
+        where = f"{lst.cursor + 1}/{lst.count}" if lst.count else "empty"
+        base = str(self.query_one("#history-status", Static).content).split(" — ")[0]
+        self.query_one("#history-status", Static).update(f"{base} — {where}", layout=False)
+
+    # -- preview --------------------------------------------------------------------------
+
+    def _show_row(self, row: Any) -> None:
+        preview = self.query_one("#preview")
+        meta = self.query_one("#metadata", MetadataPanel)
+        if row is None:
+            preview.show(None)  # type: ignore[attr-defined]
+            meta.show(None, "No images yet." if self.list.loaded else None)
+            return
+        path = Path(row.path)
+        cached = self._thumbs.get(path)
+        if cached is not None:
+            self._thumbs.move_to_end(path)
+            self._draw(path, *cached)
+            return
+        meta.show({"prompt": row.prompt, "path": path.name})
+        self._load_preview(path, self._box())
+
+    def _box(self) -> tuple[int, int]:
+        size = self.query_one("#preview").size
+        return max(16, size.width * 2), max(16, size.height * 4)
+
+    @work(thread=True, group="history-preview", exclusive=True, exit_on_error=False)
+    def _load_preview(self, path: Path, box: tuple[int, int]) -> None:
+        image, meta, problem = None, None, None
+        try:
+            with Image.open(self.history.thumbnail(path, *box)) as thumb:
+                image = thumb.convert("RGB")
+        except Exception as exc:  # unreadable image: say so in the preview
+            problem = f"Cannot show {path.name}: {safe(exc)}"
+        if get_current_worker().is_cancelled:
+            return
+        try:
+            meta = dict(self.history.metadata(path))
+        except Exception as exc:  # e.g. the image vanished: say so in the panel
+            meta, problem = {}, problem or f"Unreadable metadata: {safe(exc)}"
+        meta.setdefault("path", str(path))
+        problem = problem or sidecar_problem(path)
+        self.app.call_from_thread(self._arrived, path, image, meta, problem)
+
+    def _arrived(self, path: Path, image: Any, meta: Any, problem: str | None) -> None:
+        self._thumbs[path] = (image, meta, problem)
+        while len(self._thumbs) > CACHE_SIZE:
+            self._thumbs.popitem(last=False)
+        row = self.list.current_row()
+        if row is not None and Path(row.path) == path:
+            self._draw(path, image, meta, problem)
+
+    def _draw(self, path: Path, image: Any, meta: Any, problem: str | None) -> None:
+        preview = self.query_one("#preview")
+        if image is None:
+            preview.show_notice(problem or f"Cannot show {path.name}")  # type: ignore[attr-defined]
+        else:
+            preview.show(image)  # type: ignore[attr-defined]
+        self.query_one("#metadata", MetadataPanel).show(meta, problem)
+
+    # -- keys -----------------------------------------------------------------------------
+
+    async def action_search(self) -> None:
+        if not self.query("#search"):
+            placeholder = "search prompts (enter), escape clears"
+            await self.query_one("#search-slot").mount(Input(id="search", placeholder=placeholder))
+        search = self.query_one("#search", Input)
+        search.display = True
+        search.focus()
+
+    @on(Input.Submitted, "#search")
+    def _search(self, event: Input.Submitted) -> None:
+        self.query_text = event.value.strip() or None
+        self.reload()
+        self.list.focus()
+
+    def action_close_search(self) -> None:
+        found = self.query("#search")
+        search = found.first(Input) if found else None
+        if search is not None and search.display:
+            search.value, search.display = "", False
+            if self.query_text is not None:
+                self.query_text = None
+                self.reload()
+            self.list.focus()
+
+    def action_toggle_favourites(self) -> None:
+        self.favourites = not self.favourites
+        self.reload()
+
+    def action_toggle_trash_view(self) -> None:
+        self.trashed = not self.trashed
+        self.reload()
+
+    def _row(self) -> Any:
+        row = self.list.current_row()
+        if row is None:
+            self.app.notify("No image selected.", severity="warning")
+        return row
+
+    def action_favourite(self) -> None:
+        if (row := self._row()) is not None:
+            self._mutate("favourite", Path(row.path), not row.favourite)
+
+    def action_trash(self) -> None:
+        if (row := self._row()) is not None and not self.trashed:
+            self._mutate("trash", Path(row.path), None)
+
+    def action_restore(self) -> None:
+        if self.trashed and (row := self._row()) is not None:
+            self._mutate("restore", Path(row.path), None)
+        elif self.last_trashed is not None:
+            self._mutate("restore", self.last_trashed, None)
+        else:
+            self.app.notify("Nothing to restore here (t shows the trash).", severity="warning")
+
+    @work(thread=True, group="history-mutate", exit_on_error=False)
+    def _mutate(self, what: str, path: Path, value: Any) -> None:
+        try:
+            if what == "favourite":
+                self.history.set_favourite(path, value)
+                done = ("★ " if value else "☆ ") + safe(path.name)
+            elif what == "trash":
+                self.last_trashed = self.history.trash(path)
+                done = f"Trashed {safe(path.name)} (u restores)"
+            else:
+                restored = self.history.restore(path)
+                self.last_trashed = None
+                done = f"Restored {safe(Path(restored).name)}"
+        except Exception as exc:  # store errors become a notification
+            self.app.call_from_thread(self.app.notify, safe(exc), severity="error", markup=False)
+            return
+        self.app.call_from_thread(self._mutated, done)
+
+    def _mutated(self, message: str) -> None:
+        self.app.notify(message, markup=False, timeout=3)
+        self.store_changed()
+
+    def action_rerun(self) -> None:
+        self._with_request("rerun")
+
+    def action_vary_seed(self) -> None:
+        self._with_request("vary")
+
+    def action_edit(self) -> None:
+        self._with_request("edit")
+
+    def action_edit_reference(self) -> None:
+        self._with_request("reference")
+
+    def _with_request(self, what: str) -> None:
+        if (row := self._row()) is not None:
+            self._load_request(what, Path(row.path))
+
+    @work(thread=True, group="history-request", exit_on_error=False)
+    def _load_request(self, what: str, path: Path) -> None:
+        try:
+            request = self.history.request_for(path)
+        except Exception as exc:  # e.g. an image without a recipe
+            message = f"Cannot re-use {path.name}: {safe(exc)}"
+            self.app.call_from_thread(self.app.notify, message, severity="error", markup=False)
+            return
+        self.app.call_from_thread(self.app.use_request, what, request, path)  # type: ignore[attr-defined]
+
+    def action_copy_prompt(self) -> None:
+        if (row := self._row()) is not None:
+            self.app.copy_text(row.prompt or "", "prompt")  # type: ignore[attr-defined]
+
+    def action_preview(self) -> None:
+        if (row := self._row()) is not None:
+            self.app.show_full_preview(Path(row.path))  # type: ignore[attr-defined]
+
+    def action_open(self) -> None:
+        if (row := self._row()) is not None:
+            self.app.open_in_tmux(Path(row.path), row.prompt or Path(row.path).stem)  # type: ignore[attr-defined]
