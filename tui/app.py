@@ -91,6 +91,10 @@ class WorkbenchApp(LiveJobs, App[int]):
         self.prompt_history = ui_state.PromptHistory(self.state_folder / ui_state.PROMPTS_FILE)
         self.live_keymap: dict[str, str] = {}
         self.started = False
+        self.startup_typed = b""
+        """Keys typed while the terminal was asked what it can draw (replayed on mount)."""
+        self.startup_advice: str | None = None
+        """How to get sharper previews, said once (see `imagen-tui doctor`)."""
         self._unsubscribe: Any = None
         self._startup_notes: list[tuple[str, str]] = []
         # Keys typed before the first frame are queued, not lost: actions that need the panes
@@ -110,6 +114,12 @@ class WorkbenchApp(LiveJobs, App[int]):
     def on_mount(self) -> None:
         for message, severity in self._startup_notes:
             self.notify(message, severity=severity, markup=False)  # type: ignore[arg-type]
+        if self.startup_typed:
+            from .widgets.typed_keys import replay_typed
+
+            replay_typed(self, self.startup_typed)
+        if self.startup_advice:
+            self.notify(self.startup_advice, title="Sharper previews", markup=False)
         self.theme_changed_signal.subscribe(self, self._remember_theme)
 
     async def on_event(self, event: events.Event) -> None:

@@ -19,11 +19,21 @@ def run_workbench(config_path: str | Path | None = None, *, preview: str | None 
     Raises the engine's ConfigError for a bad config (the CLI turns it into exit code 2).
     """
     overrides = {"preview.mode": preview} if preview else None
-    from .app import WorkbenchApp
+    from imagen_tui.backends import paths
 
+    from .app import WorkbenchApp
+    from .graphics.startup import detect_graphics
+    from .widgets.image_preview import ImagePreview
+
+    # What the terminal can draw, asked before Textual owns the terminal (bounded; keys typed
+    # meanwhile are handed back and replayed). IMAGEN_RENDERER is honoured here; the config's
+    # `[preview] renderer` is applied when the engine opens.
+    startup = detect_graphics(None, None, paths.state_dir())
+    ImagePreview.configure(startup.decision, startup.cell_px)
     # The engine opens in a thread after the first frame (loading the config costs about as
     # much as importing Textual); a bad config ends the app and is reported here, exit code 2.
     app = WorkbenchApp(open_engine=lambda: Engine.open(config_path, overrides=overrides))
+    app.startup_typed, app.startup_advice = startup.typed, startup.advice
     app.run()
     if app.config_problems:
         raise ConfigError(app.config_problems)

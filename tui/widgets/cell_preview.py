@@ -160,6 +160,15 @@ def make_preview(
     id: str | None = None,  # noqa: A002 (Textual's signature)
     classes: str | None = None,
 ) -> CellPreview:
-    """The preview widget for `renderer`. Today always `CellPreview` (kitty/sixel fall back to
-    half cells); swap in `ImagePreview` here once the graphics widget lands."""
+    """The preview widget: `ImagePreview` (kitty placeholders, sixel; also through tmux) when
+    the terminal was found to draw real pixels, else this fast half-cell one (no probe, ~4 ms a
+    frame), which is what ImagePreview itself would fall back to."""
+    from imagen_tui.tui.widgets.image_preview import ImagePreview
+
+    if ImagePreview.decided_renderer() in ("kitty", "sixel") and renderer in (
+        "auto",
+        "kitty",
+        "sixel",
+    ):
+        return ImagePreview(renderer=renderer, id=id, classes=classes)  # type: ignore[return-value]
     return CellPreview(renderer, id=id, classes=classes)

@@ -60,6 +60,12 @@ class ImagePreview(Widget):
         cls.decision = decision
         cls.cell_px = cell_px or DEFAULT_CELL
 
+    @classmethod
+    def decided_renderer(cls) -> str | None:
+        """The renderer `auto` resolved to at start-up (None before `configure`)."""
+        decision = getattr(cls, "decision", None)
+        return decision.renderer if decision is not None else None
+
     def __init__(
         self,
         source: Source | None = None,
@@ -84,6 +90,16 @@ class ImagePreview(Widget):
         self._seen: tuple[int, bool] | None = None  # tmux: (clients, window active)
 
     # ---- public ----------------------------------------------------------------------------
+    def set_renderer(self, renderer: str) -> None:
+        """Switch the renderer setting (the workbench reads its config after the first frame)."""
+        self.renderer = renderer
+
+    def show_notice(self, text: str) -> None:
+        """Replace the picture with a one-line message (e.g. why it cannot be shown)."""
+        self._forget_kitty()
+        self._picture, self._notice = None, printable(text)
+        self.refresh()
+
     def show(self, source: Source | None) -> None:
         """Show `source` (a PIL image or a path); None clears to a notice."""
         self._source = source
