@@ -30,9 +30,15 @@ class StoreSync:
         self.job_cursor = 0.0
         self.history_cursor: Any = 0
         self.errors = 0
+        self._seen_files: set[str] = set()
+        self._seen_lock = threading.Lock()
 
     def poll_once(self) -> tuple[list[Any], list[Any]]:
         """(changed jobs, changed image rows) since the last call. Blocking."""
+        with self._seen_lock:
+            files, self._seen_files = self._seen_files, set()
+        if files:  # dropped in by other tools or by hand: index what the index does not know
+            self.engine.history.index_new([Path(f) for f in sorted(files)])
         jobs, self.job_cursor = self.engine.jobs_changed_since(self.job_cursor)
         rows, self.history_cursor = self.engine.history.changed_since(self.history_cursor)
         return list(jobs), list(rows)
@@ -73,6 +79,8 @@ class StoreSync:
             *existing, debounce=200, step=30, stop_event=stop, watch_filter=_is_image
         ):
             if changes:
+                with self._seen_lock:
+                    self._seen_files.update(path for _change, path in changes)
                 self.wake.set()
 
     def close(self) -> None:

@@ -156,7 +156,11 @@ def open_image_window(
         session, own_window = _own_window(env, runner)
         existing = _find_tagged(session, slug, env, runner)
         if existing is not None:
+            # respawn-window makes the window current (seen on 3.3a): put the user's view back.
+            active = _tmux(["display", "-p", "-t", session, "#{window_id}"], env, runner).strip()
             _tmux(["respawn-window", "-k", "-t", existing, "-c", cwd, "--", *command], env, runner)
+            if active.startswith("@") and active != existing:
+                _tmux(["select-window", "-t", active], env, runner)
             return SpawnResult(ok=True, window_id=existing, reused=True)
         window_id = _new_window(own_window, slug, cwd, command, env, runner)
     except _TmuxError as exc:

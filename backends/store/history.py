@@ -259,6 +259,23 @@ class HistoryStore:
     def get(self, image: Path) -> ImageRow | None:
         return self.index.get(image)
 
+    def index_new(self, images: list[Path]) -> int:
+        """Index those of `images` (files seen appearing in a library folder) that the index
+        does not know yet, from their sidecar or embedded metadata; returns how many. Files
+        outside the library, gone again, or already indexed are skipped."""
+        from .index_rows import IMAGE_EXTS
+
+        added = 0
+        for image in images:
+            if image.suffix.lower() not in IMAGE_EXTS or not image.is_file():
+                continue
+            if self.library.owner(image) is None or self.index.get(image) is not None:
+                continue
+            with suppress(StoreError, sqlite3.Error, OSError):
+                self.index.add_image(image, sidecar.metadata(image))
+                added += 1
+        return added
+
     def neighbour(self, image: Path, *, older: bool) -> ImageRow | None:
         """The image after (`older`) or before `image` in history order, as of now: images
         made since the caller last looked are included. None at either end."""

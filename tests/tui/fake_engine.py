@@ -128,6 +128,10 @@ class FakeHistory:
     def count(self, query=None, favourites=False, trashed=False) -> int:  # noqa: ANN001
         return len(self._select(query, favourites, trashed))
 
+    def index_new(self, images: list[Path]) -> int:
+        """Files seen appearing: the fake's rows are made by the tests, so nothing to add."""
+        return 0
+
     def changed_since(self, cursor: Any) -> tuple[list[FakeRow], int]:
         cursor = cursor or 0
         return [r for v, r in self.changed if v > cursor], self.version

@@ -82,3 +82,16 @@ def test_metadata_holds_the_users_prompt_and_the_styled_one() -> None:
     meta = build_metadata(job, ImageResult(data=png()), "mock")
     assert meta["prompt"] == "film photo of a fox"
     assert meta["request"]["prompt"] == "a fox"
+
+
+def test_images_dropped_into_a_library_folder_are_indexed_once(tmp_path: Path) -> None:
+    store, first = saved(tmp_path)
+    dropped = first.parent / "dropped-by-hand.png"
+    dropped.write_bytes(png(40, 30))
+    outside = tmp_path / "elsewhere.png"
+    outside.write_bytes(png())
+    assert store.index.get(dropped) is None
+    assert store.index_new([dropped, outside, first, tmp_path / "gone.png"]) == 1
+    row = store.index.get(dropped)
+    assert row is not None and (row.width, row.height) == (40, 30)
+    assert store.index_new([dropped]) == 0

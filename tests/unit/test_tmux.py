@@ -155,6 +155,7 @@ def test_same_slug_reuses_window(server: Server, tmp_path: Path) -> None:
     assert second.reused
     assert second.window_id == first.window_id
     assert len(server.windows()) == 2
+    assert [w[3] for w in server.windows()] == ["1", "0"]  # the user's window stays in front
     wait_for(out.exists)  # the window now runs the new command
 
 

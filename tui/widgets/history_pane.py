@@ -21,6 +21,7 @@ from textual.containers import Container, Vertical
 from textual.widgets import Input, Static
 from textual.worker import get_current_worker
 
+from imagen_tui.backends import HistoryStore, ImagenTuiError
 from imagen_tui.tui import bindings
 from imagen_tui.tui.text import safe
 from imagen_tui.tui.widgets.cell_preview import make_preview
@@ -190,7 +191,14 @@ class HistoryPane(ReportsWorkerErrors, Container):
 
     @on(Input.Submitted, "#search")
     def _search(self, event: Input.Submitted) -> None:
-        self.query_text = event.value.strip() or None
+        query = event.value.strip() or None
+        if query is not None:
+            try:
+                HistoryStore.check_query(query)
+            except ImagenTuiError as exc:  # e.g. `--`: say why once, keep the list as it is
+                self.app.notify(safe(exc.message), severity="warning", markup=False)
+                return
+        self.query_text = query
         self.reload()
         self.list.focus()
 

@@ -38,8 +38,9 @@ class PromptArea(TextArea):
         super().load_text(visible(text, multiline=True))
 
     async def _on_paste(self, event: events.Paste) -> None:
+        # Only clean the text: Textual then runs TextArea's own paste handler with it (calling
+        # it here as well inserted every paste twice).
         event.text = visible(event.text, multiline=True)
-        await super()._on_paste(event)
 
     async def _on_key(self, event: events.Key) -> None:
         row = self.cursor_location[0]
