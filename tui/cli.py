@@ -31,7 +31,10 @@ def build_parser() -> Parser:
     p = Parser(
         prog=PROG,
         description="Generate images from a terminal. Without --once it opens the workbench.",
-        epilog=f"subcommands: {', '.join(SUBCOMMANDS)} (e.g. {PROG} backends --help)",
+        epilog=(
+            f"subcommands: {', '.join(SUBCOMMANDS)} (e.g. {PROG} backends --help). "
+            "Global options such as --config and --json may come before or after a subcommand."
+        ),
     )
     p.add_argument("--once", metavar="PROMPT", help="generate headless and exit; - reads stdin")
     p.add_argument("--backend", metavar="NAME", help="backend instance (default: default_backend)")
