@@ -234,6 +234,10 @@ class Backend(ABC):
         """
         raise ImagenError(ErrorCode.INTERNAL, f"{self.type_name} cannot report its queue")
 
+    async def aclose(self) -> None:  # noqa: B027 - optional hook
+        """Release what the instance holds (connections still closing); the engine calls it
+        from `aclose()`."""
+
     async def cancel(self, ctx: JobContext) -> None:  # noqa: B027 - optional hook
         """Ask the remote side to stop this job. Types with Capability.CANCEL override it."""
 

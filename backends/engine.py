@@ -134,6 +134,11 @@ class Engine:
             self._watcher.cancel()
             await asyncio.gather(self._watcher, return_exceptions=True)
             self._watcher = None
+        for backend in self._backends.values():
+            try:
+                await backend.aclose()
+            except Exception as exc:  # a plugin's cleanup must not stop ours
+                log.warning("backend %s did not close cleanly: %r", backend.name, exc)
         if self._writer is not None:
             await self._writer.close()
         if self._http is not None and self._owns_http:

@@ -177,6 +177,10 @@ class ComfyUIBackend(Backend):
             entry = await self._await_history(ctx.http, opts, prompt_id)
         return await self._result(ctx.http, opts, run, prompt_id, history_images(entry, "ComfyUI"))
 
+    async def aclose(self) -> None:
+        """Finish closing the progress websockets of finished jobs."""
+        await drain_sockets()
+
     async def cancel(self, ctx: JobContext) -> None:
         """Drop our prompt if it is still queued; interrupt it by id if it runs.
 
@@ -396,15 +400,33 @@ async def _remember(ctx: JobContext, prompt_id: str) -> None:
     await ctx.set_remote_id(prompt_id)
 
 
-_closing: set[asyncio.Task[None]] = set()
+_closing: dict[asyncio.Task[None], websockets.ClientConnection] = {}
 
 
 def _close_later(socket: websockets.ClientConnection) -> None:
     """Close the socket without holding up the job: the result never depends on the close
-    handshake, which a busy server may take up to WS_CLOSE_TIMEOUT_S to answer."""
+    handshake, which a busy server may take up to WS_CLOSE_TIMEOUT_S to answer. The engine's
+    `aclose()` waits for these (`drain_sockets`), so none is left open at exit."""
     task = asyncio.ensure_future(socket.close())
-    _closing.add(task)
-    task.add_done_callback(_closing.discard)
+    _closing[task] = socket
+    task.add_done_callback(lambda done: _closing.pop(done, None))
+
+
+async def drain_sockets(timeout: float = WS_CLOSE_TIMEOUT_S) -> None:
+    """Wait for the background closes of this loop; abort the sockets still closing after
+    `timeout` seconds."""
+    loop = asyncio.get_running_loop()
+    mine = {t: s for t, s in _closing.items() if t.get_loop() is loop}
+    if not mine:
+        return
+    _, pending = await asyncio.wait(list(mine), timeout=timeout)
+    for task in pending:
+        task.cancel()
+        transport = getattr(mine[task], "transport", None)
+        if transport is not None:
+            transport.abort()
+    if pending:
+        await asyncio.gather(*pending, return_exceptions=True)
 
 
 async def _open_socket(base: str, client_id: str) -> websockets.ClientConnection | None:

@@ -66,7 +66,10 @@ async def call(
             http=lambda: client,
             remote_id=remote_id,
         )
-        return await getattr(be, method)(request, ctx)
+        try:
+            return await getattr(be, method)(request, ctx)
+        finally:
+            await be.aclose()  # as the engine does: no websocket left closing at loop end
 
 
 def generate(
