@@ -11,10 +11,9 @@ from __future__ import annotations
 import io
 
 from .errors import ErrorCode, ImagenError
-from .imageheader import ImageHeader, sniff
+from .imageheader import ImageHeader, sniff, truncation
 from .text import one_line
 
-PNG_END = b"IEND\xaeB`\x82"
 """The IEND chunk type and its CRC close every whole PNG (https://www.w3.org/TR/png/#11IEND)."""
 
 
@@ -27,8 +26,9 @@ def verify_image(data: bytes, source: str) -> ImageHeader:
         raise ImagenError(
             ErrorCode.NO_IMAGE, f"{source} sent {len(data)} bytes that are not an image ({head})"
         )
-    if header.mime_type == "image/png" and not data.endswith(PNG_END):
-        raise ImagenError(ErrorCode.NO_IMAGE, f"{source} sent a truncated PNG (no IEND chunk)")
+    problem = truncation(data)
+    if problem is not None:
+        raise ImagenError(ErrorCode.NO_IMAGE, f"{source} sent a {problem}")
     from PIL import Image  # only a run that got bytes pays for Pillow
 
     try:

@@ -98,3 +98,24 @@ def _webp(data: bytes) -> ImageHeader | None:
         width, height = struct.unpack("<HH", data[26:30])
         return _sized("image/webp", width & 0x3FFF, height & 0x3FFF)
     return None
+
+
+def truncation(data: bytes) -> str | None:
+    """Why `data` is not one whole PNG/JPEG/WebP/GIF, or None when it ends where it should.
+
+    A download cut short still starts with a valid header, so the end is checked: PNG ends with
+    its IEND chunk (W3C PNG §11.2.5), JPEG with EOI `FF D9` (ITU T.81 B.1.1.2), WebP's RIFF size
+    covers the file (Google WebP container spec), GIF ends with its trailer `;` (GIF89a §27);
+    trailing zero padding is allowed. Sources read 2026-11-29. No pixels are decoded.
+    """
+    header = sniff(data)
+    if header is None:
+        return "not an image (no PNG, JPEG, WebP or GIF header)"
+    tail = data.rstrip(b"\0")
+    whole = {
+        "image/png": tail.endswith(b"IEND\xaeB`\x82"),
+        "image/jpeg": tail.rstrip(b"\n\r ").endswith(b"\xff\xd9"),
+        "image/webp": len(data) >= 8 + int.from_bytes(data[4:8], "little"),
+        "image/gif": tail.endswith(b";"),
+    }[header.mime_type]
+    return None if whole else f"truncated {header.extension.upper()} (it ends early)"

@@ -21,14 +21,13 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from ..errors import ErrorCode, ImagenError
+from ..imageheader import truncation
 
 T = TypeVar("T")
 
 OFF_LOOP_BYTES = 64 * 1024
 """Payloads above this are parsed in a worker thread: JSON + base64 of a 1024x1024 PNG (4 MB)
 held the event loop ~80 ms on the test machine (tests/bench/openai_stream.py)."""
-PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-PNG_IEND = b"\x00\x00\x00\x00IEND\xaeB`\x82"
 
 
 def decode_image(value: Any, where: str) -> bytes:
@@ -50,16 +49,8 @@ def decode_image(value: Any, where: str) -> bytes:
 
 
 def is_complete(data: bytes) -> bool:
-    """True when `data` is a PNG, JPEG, WebP or GIF whose end marker is where it should be."""
-    if data.startswith(PNG_MAGIC):
-        return data.endswith(PNG_IEND)
-    if data.startswith(b"\xff\xd8\xff"):
-        return data.rstrip(b"\x00").endswith(b"\xff\xd9")
-    if data.startswith(b"RIFF") and data[8:12] == b"WEBP":
-        return int.from_bytes(data[4:8], "little") + 8 <= len(data)
-    if data.startswith((b"GIF87a", b"GIF89a")):
-        return data.endswith(b"\x3b")
-    return False
+    """True when `data` is a whole PNG, JPEG, WebP or GIF (see `imageheader.truncation`)."""
+    return truncation(data) is None
 
 
 async def off_loop(size: int, fn: Callable[..., T], *args: Any) -> T:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ErrorCode, ImagenError
-from ..imageheader import sniff
+from ..imageheader import sniff, truncation
 from ..text import one_line
 
 
@@ -73,24 +73,10 @@ def decode_base64_image(text: str, who: str) -> bytes:
 
 
 def check_complete(data: bytes, who: str) -> str:
-    """The MIME type of a whole PNG, JPEG or WebP in `data`; else `ImagenError(NO_IMAGE)`.
-
-    A cut-off download still starts with a valid header, so the end is checked too: PNG ends
-    with its IEND chunk (W3C PNG §11.2.5), JPEG with EOI `FF D9` (ITU T.81 B.1.1.2; trailing
-    padding allowed), WebP's RIFF length covers the whole file (Google WebP container spec).
-    """
+    """The MIME type of a whole PNG, JPEG, WebP or GIF in `data`; else `ImagenError(NO_IMAGE)`
+    (a cut-off download still has a valid header: see `imageheader.truncation`)."""
     header = sniff(data)
-    if header is None or not _ends_whole(header.mime_type, data):
+    if header is None or truncation(data) is not None:
         what = "not an image" if header is None else f"a truncated {header.mime_type}"
         raise ImagenError(ErrorCode.NO_IMAGE, f"{who} sent {what} ({len(data)} bytes)")
     return header.mime_type
-
-
-def _ends_whole(mime: str, data: bytes) -> bool:
-    if mime == "image/png":
-        return data.rstrip(b"\0").endswith(b"IEND\xaeB`\x82")
-    if mime == "image/jpeg":
-        return data.rstrip(b"\0\n\r ").endswith(b"\xff\xd9")
-    if mime == "image/webp":
-        return len(data) >= 8 + int.from_bytes(data[4:8], "little")
-    return data.rstrip(b"\0").endswith(b";")  # GIF trailer

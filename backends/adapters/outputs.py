@@ -18,33 +18,16 @@ import httpx
 
 from ..errors import ErrorCode, ImagenError
 from ..http import map_transport_errors, raise_for_status
+from ..imageheader import truncation
 from ..text import one_line
 
 MAX_OUTPUT_BYTES = 200 * 1024 * 1024
 """Refuse outputs larger than this (200 MiB): no image model makes one."""
-PNG_END = b"IEND\xaeB`\x82"
-"""The IEND chunk type and its fixed CRC: the last 8 bytes of every PNG (W3C PNG §11.2.5)."""
 
 
 def image_problem(data: bytes) -> str | None:
-    """Why `data` is not one whole PNG/JPEG/WebP/GIF, or None when it looks complete.
-
-    Checks the magic bytes and the format's end marker without decoding pixels: PNG ends with
-    IEND, JPEG with EOI `FF D9` (ITU T.81 B.1.1.2; trailing zero padding allowed), WebP's RIFF
-    size covers the file (Google WebP container spec), GIF ends with the trailer `;` (GIF89a
-    §27). Sources read 2026-11-29. A header alone passes the engine's sniff; this catches a
-    body cut short by a CDN or proxy.
-    """
-    if data[:8] == b"\x89PNG\r\n\x1a\n":
-        return None if data.endswith(PNG_END) else "truncated PNG (no IEND chunk)"
-    if data[:3] == b"\xff\xd8\xff":
-        return None if data.rstrip(b"\x00").endswith(b"\xff\xd9") else "truncated JPEG (no EOI)"
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        declared = int.from_bytes(data[4:8], "little") + 8
-        return None if len(data) >= declared else "truncated WebP (shorter than its RIFF size)"
-    if data[:6] in (b"GIF87a", b"GIF89a"):
-        return None if data.rstrip(b"\x00").endswith(b";") else "truncated GIF (no trailer)"
-    return "not an image (no PNG, JPEG, WebP or GIF signature)"
+    """Why `data` is not one whole image, or None (see `imageheader.truncation`)."""
+    return truncation(data)
 
 
 def check_image(data: bytes, where: str) -> bytes:

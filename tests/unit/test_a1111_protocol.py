@@ -112,9 +112,9 @@ def test_seed_falls_back_to_all_seeds_and_jpeg_with_a_data_prefix_is_accepted() 
         ({"detail": "x"}, "answered with no image"),
         ([], "without an images list"),
         ({"images": ["not base64 at all!"]}, "not base64"),
-        ({"images": [base64.b64encode(b"<html>oops</html>").decode()]}, "not a whole image"),
+        ({"images": [base64.b64encode(b"<html>oops</html>").decode()]}, "not an image"),
         ({"images": [base64.b64encode(png_bytes()[:-30]).decode()]}, "truncated PNG"),
-        ({"images": [base64.b64encode(jpeg_bytes()[:40]).decode()]}, "not a whole image"),
+        ({"images": [base64.b64encode(jpeg_bytes()[:40]).decode()]}, "not an image"),
     ],
 )
 def test_answers_without_a_whole_image_are_no_image_naming_the_source(
