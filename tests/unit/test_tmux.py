@@ -201,13 +201,13 @@ def test_a_viewer_that_quits_closes_its_window_one_that_fails_stays(
 ) -> None:
     # The sleeps stand for the viewer's start-up: the window is tagged long before it quits.
     quits = tmux.open_image_window(
-        tmp_path / "a.png", "quits", env=server.env, argv=["sh", "-c", "sleep 0.5; exit 0"]
+        tmp_path / "a.png", "quits", env=server.env, argv=["sh", "-c", "sleep 2; exit 0"]
     )
     fails = tmux.open_image_window(
-        tmp_path / "b.png", "fails", env=server.env, argv=["sh", "-c", "sleep 0.5; exit 3"]
+        tmp_path / "b.png", "fails", env=server.env, argv=["sh", "-c", "sleep 2; exit 3"]
     )
     assert quits.ok and fails.ok
-    wait_for(lambda: len(server.windows()) == 2)
+    wait_for(lambda: len(server.windows()) == 2, timeout=20)
     time.sleep(0.3)  # and it stays so
     names = [w[1] for w in server.windows()]
     assert "img:quits" not in names and "img:fails" in names
