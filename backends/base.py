@@ -13,13 +13,13 @@ from __future__ import annotations
 import os
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, ClassVar
-
-from pydantic import BaseModel, ConfigDict, Field
+from typing import TYPE_CHECKING, Any, ClassVar, dataclass_transform
 
 from .errors import ErrorCode, ImagenError
 from .models import GenerationRequest, ImageResult
+from .schema import FORBID_EXTRA, bounds, validate
 
 if TYPE_CHECKING:  # httpx is imported only by backends that speak HTTP
     import httpx
@@ -37,18 +37,28 @@ class Capability(StrEnum):
     PREVIEW = "preview"
 
 
-class BackendOptions(BaseModel):
-    """Options every backend instance accepts. Subclasses add their own; extras are refused."""
+@dataclass_transform(kw_only_default=True, field_specifiers=(field,))
+@dataclass(kw_only=True)
+class BackendOptions:
+    """Options every backend instance accepts.
 
-    # Field docs stay attribute docstrings, read from source only when shown (config_sample):
-    # pydantic's use_attribute_docstrings would cost every start-up ~30 ms of source parsing.
-    model_config = ConfigDict(extra="forbid")
+    A subclass adds its own as annotated attributes and becomes a keyword-only dataclass by
+    itself (no decorator); bounds go in `field(default=…, metadata=bounds(ge=…))`, checks a
+    bound cannot make in `__post_init__` (raise ValueError). `schema.validate` refuses unknown
+    keys. Field docs are attribute docstrings, read from source only when shown.
+    """
 
-    max_concurrent: int = Field(default=2, ge=1, le=64)
+    __pydantic_config__ = FORBID_EXTRA
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        dataclass(kw_only=True)(cls)
+
+    max_concurrent: int = field(default=2, metadata=bounds(ge=1, le=64))
     """How many jobs this instance runs at once."""
-    timeout_s: float = Field(default=300.0, gt=0)
+    timeout_s: float = field(default=300.0, metadata=bounds(gt=0))
     """Give up on one image after this many seconds."""
-    budget_usd_per_day: float | None = Field(default=None, ge=0)
+    budget_usd_per_day: float | None = field(default=None, metadata=bounds(ge=0))
     """Refuse a job whose estimate would take this instance's spend today past this (USD)."""
 
 
@@ -136,8 +146,10 @@ class Backend(ABC):
 
     @classmethod
     def parse_options(cls, raw: Mapping[str, Any]) -> BackendOptions:
-        """Validate a `[backends.<name>]` table (minus `type`) into this type's Options."""
-        return cls.Options.model_validate(dict(raw))
+        """Validate a `[backends.<name>]` table (minus `type`) into this type's Options.
+
+        Raises pydantic's ValidationError (or ConfigError, from a plugin that checks more)."""
+        return validate(cls.Options, dict(raw))
 
     def attach(self, instances: Callable[[str], Backend]) -> None:
         """Let this instance reach the engine's other instances by name (a `pool` needs its

@@ -14,11 +14,13 @@ import shlex
 import tomllib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, get_args, get_origin
-
-from pydantic import BaseModel, ValidationError
+from typing import TYPE_CHECKING, Any
 
 from .errors import ConfigError
+from .schema import UNKNOWN_KEY_ERRORS, error_location, hints, public_fields, section_type
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
 
 KeyPath = tuple[str, ...]
 
@@ -117,23 +119,21 @@ def locate(text: str, path: KeyPath) -> int | None:
     return best[1] if best else None
 
 
-def allowed_keys(model: type[BaseModel], loc: Sequence[str | int]) -> list[str]:
-    """The keys a table at `loc` (relative to `model`) may hold; [] when unknown."""
+def allowed_keys(model: type, loc: Sequence[str | int]) -> list[str]:
+    """The keys a table at `loc` (relative to the section dataclass `model`) may hold; [] when
+    unknown."""
     current, parts = model, list(loc)
     while parts:
-        field = current.model_fields.get(str(parts.pop(0)))
-        if field is None:
+        annotation = hints(current).get(str(parts.pop(0)))
+        section = section_type(annotation)
+        if section is None:
             return []
-        ann: Any = field.annotation
-        if get_origin(ann) is dict:
+        if section is not annotation:  # dict[str, Section]: skip the key
             if not parts:
                 return []
             parts.pop(0)
-            ann = get_args(ann)[1]
-        if not (isinstance(ann, type) and issubclass(ann, BaseModel)):
-            return []
-        current = ann
-    return [name for name, f in current.model_fields.items() if not f.exclude]
+        current = section
+    return public_fields(current)
 
 
 class Problems:
@@ -152,16 +152,14 @@ class Problems:
         """A problem already formatted with its own location."""
         self._items.append(((), line))
 
-    def add_validation(
-        self, exc: ValidationError, model: type[BaseModel], prefix: KeyPath = ()
-    ) -> None:
+    def add_validation(self, exc: ValidationError, model: type, prefix: KeyPath = ()) -> None:
         """Every error of a pydantic validation, unknown keys with a did-you-mean."""
         for err in exc.errors(include_url=False):
-            loc = tuple(str(p) for p in err["loc"])
-            if err["type"] == "extra_forbidden":
+            loc, message = error_location(err)
+            if err["type"] in UNKNOWN_KEY_ERRORS:
                 self.add(prefix + loc, did_you_mean(loc[-1], allowed_keys(model, loc[:-1])))
             else:
-                self.add(prefix + loc, err["msg"].removeprefix("Value error, "))
+                self.add(prefix + loc, message)
 
     def set_origin(self, path: KeyPath, label: str) -> None:
         """Record that `path` (and all below it) now comes from `label`."""

@@ -8,19 +8,20 @@ stores raster images, and those formats are access-gated.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
-
 from ..errors import ErrorCode, ImagenError
 from ..models import GenerationRequest
+from ..schema import bounds
 from .openai_models import ModelFamily, model_family, normalize_size, option_problem
 
 Quality = Literal["auto", "low", "medium", "high", "xhigh", "max", "standard", "hd"]
 
 
-class ImageFields(BaseModel):
+@dataclass(kw_only=True)
+class ImageFields:
     """Image options shared by `openai` and `openai-responses` (provider field names)."""
 
     quality: Quality = "auto"
@@ -30,7 +31,7 @@ class ImageFields(BaseModel):
     """Background: transparent needs output_format png or webp."""
     output_format: Literal["png", "jpeg", "webp"] = "png"
     """Format of the returned image."""
-    output_compression: int | None = Field(default=None, ge=0, le=100)
+    output_compression: int | None = field(default=None, metadata=bounds(ge=0, le=100))
     """Compression level 0-100 for jpeg/webp (provider default 100)."""
     moderation: Literal["auto", "low"] = "auto"
     """Content moderation strictness."""
@@ -39,7 +40,7 @@ class ImageFields(BaseModel):
     input_fidelity: Literal["high", "low"] | None = None
     """How closely edits keep the reference images (gpt-image-1.5 high/low, 1-mini low only,
     gpt-image-2: leave unset). Edits only."""
-    partial_images: int = Field(default=2, ge=0, le=3)
+    partial_images: int = field(default=2, metadata=bounds(ge=0, le=3))
     """Partial images streamed as live previews (0-3); each costs extra output tokens.
     0 = no streaming, one response at the end."""
     mask: str | None = None
@@ -50,8 +51,11 @@ class ImageFields(BaseModel):
         """The image model these fields are checked against (each type says where it is)."""
         raise NotImplementedError
 
+    def __post_init__(self) -> None:
+        self.check_image_fields()
+
     def check_image_fields(self) -> None:
-        """ValueError naming a value the chosen model refuses (a pydantic after-validator)."""
+        """ValueError naming a value the chosen model refuses (run by `__post_init__`)."""
         problem = option_problem(
             model_family(self.checked_model()),
             quality=self.quality,
