@@ -8,10 +8,7 @@ reports none for keys), `environment IMAGEN_X` or `command line`.
 
 from __future__ import annotations
 
-import difflib
 import re
-import shlex
-import tomllib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -42,7 +39,9 @@ def dotted(path: Iterable[str]) -> str:
 
 def did_you_mean(key: str, allowed: Sequence[str]) -> str:
     """The message for an unknown key, suggesting the closest allowed one."""
-    close = difflib.get_close_matches(key, allowed, n=1)
+    from difflib import get_close_matches
+
+    close = get_close_matches(key, allowed, n=1)
     if close:
         return f"unknown key; did you mean {close[0]!r}?"
     return f"unknown key; allowed: {', '.join(sorted(allowed))}" if allowed else "unknown key"
@@ -196,7 +195,9 @@ class Problems:
 
 def not_found(path: Path) -> str:
     """The problem for an explicitly named config file that does not exist."""
-    target = shlex.quote(str(path))
+    from shlex import quote
+
+    target = quote(str(path))
     return f"config file {path} not found: create it with `imagen-tui config init > {target}`"
 
 
@@ -217,6 +218,8 @@ def read_toml(path: Path) -> tuple[dict[str, Any], str]:
         raise ConfigError(f"{path}: cannot read: {exc}") from None
     if len(raw) > MAX_CONFIG_BYTES:
         raise ConfigError(f"{path}: larger than {MAX_CONFIG_BYTES // 1024} KiB; not a config file")
+    import tomllib  # only when there is a file
+
     try:
         return tomllib.loads(text), text
     except tomllib.TOMLDecodeError as exc:
@@ -276,7 +279,9 @@ def apply_env(
             _put(tree, path, env[var])
             problems.set_origin(path, f"environment {var}")
             continue
-        close = difflib.get_close_matches(var, candidates, n=1, cutoff=0.85)
+        from difflib import get_close_matches
+
+        close = get_close_matches(var, candidates, n=1, cutoff=0.85)
         if close:
             note = f"environment {var} is not a config key (ignored); did you mean {close[0]}?"
             warnings.append(note)

@@ -152,14 +152,14 @@ def cmd_history(opts: argparse.Namespace) -> int:
         raise UsageError(f"--limit must be at least 1, got {opts.limit}")
     from imagen_tui.backends import HistoryStore
 
-    from .library_commands import reindex_with_progress
-
     try:
         HistoryStore.check_query(opts.search)  # nothing to search for: a usage error
     except StoreError as exc:
         raise UsageError(f"--search: {exc.message}") from None
     store = _store(opts)
     if opts.reindex:
+        from .library_commands import reindex_with_progress
+
         result = reindex_with_progress(store)
         note = f", {result.skipped} unreadable sidecars skipped" if result.skipped else ""
         print(f"reindexed {store.output_dir}: {result.indexed} images{note}", file=sys.stderr)
