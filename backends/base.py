@@ -18,11 +18,12 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any, ClassVar, dataclass_transform
 
 from .errors import ErrorCode, ImagenError
-from .models import GenerationRequest, ImageResult
 from .schema import FORBID_EXTRA, bounds, validate
 
 if TYPE_CHECKING:  # httpx is imported only by backends that speak HTTP
     import httpx
+
+    from .models import GenerationRequest, ImageResult
 
 
 class Capability(StrEnum):

@@ -13,10 +13,12 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..models import GenerationRequest, ImageResult, Job
 from . import files
+
+if TYPE_CHECKING:
+    from ..models import GenerationRequest, ImageResult, Job
 
 SIDECAR_VERSION = 1
 KEYS = (
@@ -101,6 +103,8 @@ def request_from(meta: dict[str, Any]) -> GenerationRequest:
     """The request that makes this image again. Ours carry it whole; for foreign images it is
     built from the recipe fields (prompt, negative, seed, steps, size). ValueError when there is
     no prompt to re-run."""
+    from ..models import GenerationRequest  # listing the history needs no request class
+
     stored = meta.get("request")
     if isinstance(stored, dict):
         try:
