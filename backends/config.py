@@ -33,10 +33,12 @@ from .schema import (
     fields_of,
     hints,
     internal,
+    plugin_failure,
     public_fields,
     to_data,
 )
 from .schema import validate as validate_data
+from .text import visible
 
 CONFIG_ENV = "IMAGEN_TUI_CONFIG"
 DEFAULT_BACKEND = "mock"
@@ -45,13 +47,21 @@ _VAR = re.compile(r"\$(?:\{(\w+)\}|(\w+))")
 
 
 def expand_path(value: str, env: Mapping[str, str]) -> Path:
-    """`~` and `$VAR`/`${VAR}` expanded from `env`, made absolute; ValueError on an unset var."""
+    """`~` and `$VAR`/`${VAR}` expanded from `env`, made absolute.
+
+    Raises ValueError for an empty value, an unset variable, or a control or reordering
+    character (NUL, ESC, U+202E...) in the value or what a variable holds: such a path would
+    fail at the first write, or print escape sequences live with every image path.
+    """
     if not value.strip():
         raise ValueError("must not be empty")
     missing = [m[1] or m[2] for m in _VAR.finditer(value) if (m[1] or m[2]) not in env]
     if missing:
         raise ValueError(f"environment variable ${missing[0]} is not set")
     text = _VAR.sub(lambda m: env[m[1] or m[2]], value)
+    if visible(text) != text:
+        shown = visible(text)
+        raise ValueError(f"must not contain control characters: {shown!r}; rename the folder")
     if text == "~" or text.startswith("~/"):
         text = env.get("HOME", str(Path.home())) + text[1:]
     return Path(os.path.abspath(os.path.expanduser(text)))
@@ -460,6 +470,9 @@ def _validate_instance(name: str, table: Any, problems: Problems) -> BackendInst
     except ConfigError as exc:  # a plugin's own parse_options may check more
         for problem in exc.problems:
             problems.add(where, problem)
+        return None
+    except Exception as exc:  # a plugin's __post_init__ raising what validation cannot file
+        problems.add(where, plugin_failure(type_name, exc))
         return None
     return BackendInstance(name=name, type=type_name, options=parsed)
 

@@ -7,6 +7,7 @@ Options are dataclasses (see `schema`); pydantic is imported only to check overr
 from __future__ import annotations
 
 import enum
+import types
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from .schema import (
     fields_of,
     hints,
     is_required,
+    plugin_failure,
     to_data,
     validate,
 )
@@ -93,11 +95,15 @@ def merge(cls: type[Backend], base: BackendOptions, overrides: Mapping[str, Any]
         return validate(cls.Options, merged)
     except ValidationError as exc:
         raise RequestError([_problem(cls, err) for err in exc.errors()]) from None
+    except Exception as exc:  # a plugin's __post_init__ raising what validation cannot file
+        raise RequestError([("options", plugin_failure(cls.type_name, exc))]) from None
 
 
 def _problem(cls: type[Backend], err: Mapping[str, Any]) -> tuple[str, str]:
     loc, message = error_location(err)
-    key = ".".join(loc) or "options"
+    key = ".".join(loc)
+    if not key:  # a check across options (`__post_init__` naming no field)
+        return "options", message
     if err.get("type") in UNKNOWN_KEY_ERRORS:
         known = ", ".join(fields_of(cls.Options))
         return f"options.{key}", f"{cls.type_name} has no option {key!r}; it accepts: {known}"
@@ -114,8 +120,10 @@ def _spec(name: str, field: Field[Any], annotation: Any, doc: str) -> OptionSpec
 
 
 def _choices(annotation: Any) -> list[Any]:
-    args = [a for a in typing.get_args(annotation) if a is not type(None)]
-    return args or [annotation]
+    """The alternatives of a union (None left out); else the annotation itself."""
+    if typing.get_origin(annotation) not in (typing.Union, types.UnionType):
+        return [annotation]
+    return [a for a in typing.get_args(annotation) if a is not type(None)]
 
 
 def _allowed(annotation: Any) -> tuple[str, ...]:
@@ -136,6 +144,16 @@ def _kind(annotation: Any, metadata: Mapping[str, Any]) -> str:
         ):
             parts.append("choice")
         else:
-            parts.append(getattr(arg, "__name__", str(arg)))
-    bounds = [f"{k} {metadata[k]}" for k in BOUND_NAMES[:4] if metadata.get(k) is not None]
+            parts.append(_type_name(arg))
+    bounds = [f"{k} {metadata[k]}" for k in BOUND_NAMES if metadata.get(k) is not None]
     return " | ".join(parts) + (f" ({', '.join(bounds)})" if bounds else "")
+
+
+def _type_name(annotation: Any) -> str:
+    """`int`, `Path`; a list or tuple as `list of str` (what a TOML array holds)."""
+    origin = typing.get_origin(annotation)
+    if origin in (list, tuple, set, frozenset):
+        items = [a for a in typing.get_args(annotation) if a is not Ellipsis]
+        inner = " | ".join(_type_name(a) for a in items) or "any"
+        return f"list of {inner}"
+    return getattr(annotation, "__name__", str(annotation))

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import types
 import typing
 from collections.abc import Mapping
 from functools import cache
@@ -23,8 +24,9 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 
-FORBID_EXTRA: dict[str, Any] = {"extra": "forbid"}
-"""A section's `__pydantic_config__`: unknown keys are errors."""
+FORBID_EXTRA: dict[str, Any] = {"extra": "forbid", "allow_inf_nan": False}
+"""A section's `__pydantic_config__`: unknown keys are errors, and so are inf and nan (TOML
+has both; an infinite timeout_s or budget breaks the arithmetic that uses it)."""
 
 INTERNAL = "internal"
 """Metadata key of a field the program sets and a file may not (Config.source)."""
@@ -128,6 +130,16 @@ def to_data(value: Any, *, exclude_none: bool = False) -> Any:
     return value
 
 
+def plugin_failure(type_name: str, exc: BaseException) -> str:
+    """The one line for an Options class that raised something other than a validation error
+    (a TypeError in a plugin's `__post_init__`): a bug to report, not a traceback."""
+    detail = " ".join(str(exc).split())[:200]
+    return (
+        f"backend type {type_name!r} failed to check its options ({type(exc).__name__}: "
+        f"{detail}); report it to the type's author"
+    )
+
+
 def field_error(name: str, message: str) -> ValueError:
     """The error a `__post_init__` raises for one field; `error_location` files it under it."""
     return ValueError(f"{name}: {message}")
@@ -136,6 +148,8 @@ def field_error(name: str, message: str) -> ValueError:
 def error_location(err: Mapping[str, Any]) -> tuple[tuple[str, ...], str]:
     """A pydantic error's key path and message; a `field_error` goes under its field."""
     loc = tuple(str(part) for part in err.get("loc", ()))
+    if err.get("input") is BOOL_FOR_NUMBER:
+        return loc, _BOOL_MESSAGE
     message = str(err.get("msg", "invalid value")).removeprefix("Value error, ")
     if err.get("type") == "value_error":
         head, sep, rest = message.partition(": ")
@@ -144,12 +158,53 @@ def error_location(err: Mapping[str, Any]) -> tuple[tuple[str, ...], str]:
     return loc, message
 
 
+class _BoolForNumber:
+    """Stands in for a true/false given where a number goes: pydantic would read it as 1/0."""
+
+    def __repr__(self) -> str:
+        return "true/false"
+
+
+BOOL_FOR_NUMBER = _BoolForNumber()
+_BOOL_MESSAGE = "must be a number, not true or false"
+
+
+def _numeric(annotation: Any) -> bool:
+    """Whether a field holds an int or float (optionally None) and nothing else."""
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    choices = (
+        args if typing.get_origin(annotation) in (typing.Union, types.UnionType) else [annotation]
+    )
+    return all(c in (int, float) for c in choices)
+
+
+def without_bools(cls: type, data: Any) -> Any:
+    """`data` with each true/false that stands where `cls` (or a section in it) takes a number
+    replaced by BOOL_FOR_NUMBER, which validation refuses: TOML's `max_concurrent = true`
+    must not quietly become 1. Returns `data` itself when there is none."""
+    if not isinstance(data, Mapping) or not dataclasses.is_dataclass(cls):
+        return data
+    annotations = hints(cls)
+    out = dict(data)
+    for key, value in data.items():
+        annotation = annotations.get(key)
+        if isinstance(value, bool) and _numeric(annotation):
+            out[key] = BOOL_FOR_NUMBER
+        elif isinstance(value, Mapping) and (section := section_type(annotation)) is not None:
+            if section is annotation:
+                out[key] = without_bools(section, value)
+            else:
+                out[key] = {k: without_bools(section, v) for k, v in value.items()}
+    return out if out != data else data
+
+
 def validate(cls: type[T], data: Any) -> T:
     """`data` (a dict from TOML, the environment or flags) checked and converted into `cls`.
 
-    Raises pydantic's `ValidationError`, whose `errors()` give each problem's key path.
+    Raises pydantic's `ValidationError`, whose `errors()` give each problem's key path (a bool
+    where a number goes is one of them).
     """
-    result = _adapter(cls).validate_python(data)
+    result = _adapter(cls).validate_python(without_bools(cls, data))
     if isinstance(data, Mapping) and dataclasses.is_dataclass(result):
         setattr(result, _FIELDS_SET, frozenset(data) & fields_of(cls).keys())
     return result

@@ -14,8 +14,14 @@ from typing import Any, Literal
 
 from ..errors import ErrorCode, ImagenError
 from ..models import GenerationRequest
-from ..schema import bounds
-from .openai_models import ModelFamily, model_family, normalize_size, option_problem
+from ..schema import bounds, field_error
+from .openai_models import (
+    ModelFamily,
+    model_family,
+    normalize_size,
+    option_problem,
+    refused_option,
+)
 
 Quality = Literal["auto", "low", "medium", "high", "xhigh", "max", "standard", "hd"]
 
@@ -55,8 +61,9 @@ class ImageFields:
         self.check_image_fields()
 
     def check_image_fields(self) -> None:
-        """ValueError naming a value the chosen model refuses (run by `__post_init__`)."""
-        problem = option_problem(
+        """ValueError (a `field_error` naming the option to change) for a value the chosen
+        model refuses; run by `__post_init__`."""
+        refused = refused_option(
             model_family(self.checked_model()),
             quality=self.quality,
             input_fidelity=self.input_fidelity,
@@ -64,8 +71,8 @@ class ImageFields:
             output_format=self.output_format,
             editing=True,  # whether there is anything to edit is known per request only
         )
-        if problem:
-            raise ValueError(problem)
+        if refused:
+            raise field_error(*refused)
 
 
 def normalize_request(

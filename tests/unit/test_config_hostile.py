@@ -1,0 +1,146 @@
+"""Hostile values in the config file, IMAGEN_* variables and flags: each is refused in one line
+naming its key path and where it came from, on the plain path and the validated one alike."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from imagen_tui.backends import load_config, registry
+from imagen_tui.backends.config import _plain_config, _validate, _with_builtin_backend
+from imagen_tui.backends.config_errors import Problems
+from imagen_tui.backends.errors import ConfigError, RequestError
+from imagen_tui.backends.options import merge
+
+
+def problems(tmp_path: Path, text: str, env: dict[str, str] | None = None) -> list[str]:
+    path = tmp_path / "config.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as info:
+        load_config(path, env=env or {})
+    return [line.replace(str(path), "FILE") for line in info.value.problems]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("[limits]\nmax_concurrent = true\n", "FILE:2: limits.max_concurrent: must be a number"),
+        ("[limits]\nbudget_usd_per_day = false\n", "FILE:2: limits.budget_usd_per_day: must be"),
+        ('[backends.m]\ntype = "mock"\nsteps = true\n', "FILE:3: backends.m.steps: must be a"),
+        ('[backends.o]\ntype = "openai"\noutput_compression = true\n', "FILE:3: backends.o.outp"),
+    ],
+)
+def test_a_bool_where_a_number_goes_is_refused_not_read_as_one(
+    tmp_path: Path, text: str, expected: str
+) -> None:
+    found = problems(tmp_path, text)
+    assert len(found) == 1 and found[0].startswith(expected), found
+    assert "not true or false" in found[0]
+
+
+def test_bools_are_refused_alongside_the_other_problems_of_a_section(tmp_path: Path) -> None:
+    found = problems(tmp_path, "[limits]\nmax_concurrent = true\nretries = 99\n")
+    assert [line.split(": ")[1] for line in found] == ["limits.max_concurrent", "limits.retries"]
+
+
+def test_a_bool_option_still_takes_a_bool(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text("[output]\nsidecar = false\n[notify]\nbell = true\n")
+    config = load_config(path, env={})
+    assert config.output.sidecar is False and config.notify.bell is True
+
+
+@pytest.mark.parametrize("value", ["/tmp/a\\u0000b", "/tmp/\\u001b]0;pwned\\u0007x", "/x\\u202ey"])
+def test_control_characters_in_a_path_from_the_file_are_refused(tmp_path: Path, value: str) -> None:
+    found = problems(tmp_path, f'[output]\ndir = "{value}"\n[library]\nroots = ["{value}"]\n')
+    assert [line.split(": ")[:2] for line in found] == [
+        ["FILE:2", "output.dir"],
+        ["FILE:4", "library.roots.0"],
+    ]
+    assert all("must not contain control characters" in line for line in found)
+    assert not any("\x1b" in line or "\x00" in line for line in found)  # shown, never live
+
+
+def test_control_characters_from_a_variable_in_a_path_are_refused() -> None:
+    env = {"IMAGEN_OUTPUT__DIR": "$PICS/out", "PICS": "/tmp/\x1b[2J"}
+    with pytest.raises(ConfigError) as info:
+        load_config(env=env)
+    (line,) = info.value.problems
+    assert line.startswith("environment IMAGEN_OUTPUT__DIR: output.dir: must not contain control")
+
+
+@pytest.mark.parametrize("value", ["/tmp/a\x00", "/tmp/\x1b[31mred", "\x1b]0;x\x07"])
+def test_output_flag_with_control_characters_is_refused_on_the_plain_path_too(
+    value: str,
+) -> None:
+    overrides = {"output.dir": value}
+    tree = _with_builtin_backend({"output": {"dir": value}})
+    assert _plain_config(dict(tree), {}) is None  # the plain path does not vouch for it
+    with pytest.raises(ConfigError) as info:
+        load_config(env={}, overrides=overrides)
+    (line,) = info.value.problems
+    assert line.startswith("command line: output.dir: must not contain control characters")
+    full = Problems()
+    _validate(tree, full, {}, None)
+    assert [line.split(": ")[0] for line in full.lines()] == ["output.dir"]  # validation agrees
+
+
+def test_cross_option_checks_name_the_option_and_its_line(tmp_path: Path) -> None:
+    found = problems(
+        tmp_path,
+        '[backends.o]\ntype = "openai"\nmodel = "dall-e-3"\nquality = "high"\n'
+        '[backends.t]\ntype = "openai"\nbackground = "transparent"\noutput_format = "jpeg"\n',
+    )
+    assert found == [
+        "FILE:4: backends.o.quality: dall-e-3 takes no quality=high; allowed: auto, hd, standard",
+        "FILE:8: backends.t.output_format: a transparent background needs output_format png "
+        "or webp",
+    ]
+
+
+def test_cross_option_checks_from_the_environment_name_the_variable(tmp_path: Path) -> None:
+    env = {"IMAGEN_BACKENDS__O__QUALITY": "high"}
+    found = problems(tmp_path, '[backends.o]\ntype = "openai"\nmodel = "dall-e-3"\n', env)
+    assert found == [
+        "environment IMAGEN_BACKENDS__O__QUALITY: backends.o.quality: dall-e-3 takes no "
+        "quality=high; allowed: auto, hd, standard"
+    ]
+
+
+def test_o_overrides_checked_across_options_name_the_option() -> None:
+    cls = registry.backend_type("openai")
+    base = cls.parse_options({})
+    with pytest.raises(RequestError) as info:
+        merge(cls, base, {"background": "transparent", "output_format": "jpeg"})
+    assert info.value.fields == [
+        ("options.output_format", "a transparent background needs output_format png or webp")
+    ]
+    with pytest.raises(RequestError) as info:
+        merge(cls, base, {"model": "dall-e-3", "quality": "high"})
+    assert [field for field, _ in info.value.fields] == ["options.quality"]
+
+
+@pytest.mark.parametrize("value", ["inf", "-inf", "nan"])
+def test_inf_and_nan_are_refused_in_the_file_and_the_environment(
+    tmp_path: Path, value: str
+) -> None:
+    found = problems(
+        tmp_path,
+        f"[limits]\nbudget_usd_per_day = {value}\n"
+        f'[backends.m]\ntype = "mock"\ntimeout_s = {value}\n',
+        {"IMAGEN_BACKENDS__MOCK__LATENCY_S": value},
+    )
+    assert sorted(line.split(": ")[1] for line in found) == [
+        "backends.m.timeout_s",
+        "backends.mock.latency_s",
+        "limits.budget_usd_per_day",
+    ]
+    assert all(line.endswith("Input should be a finite number") for line in found)
+
+
+def test_an_infinite_option_override_is_refused() -> None:
+    cls = registry.backend_type("mock")
+    with pytest.raises(RequestError) as info:
+        merge(cls, cls.parse_options({}), {"timeout_s": "inf"})
+    assert info.value.fields == [("options.timeout_s", "Input should be a finite number")]
