@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, ClassVar, dataclass_transform
 
+from . import option_fields
 from .errors import ErrorCode, ImagenError
 from .schema import FORBID_EXTRA, bounds, validate
 
@@ -53,7 +54,15 @@ class BackendOptions:
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
+        if "__dataclass_fields__" in cls.__dict__:  # `dataclass(slots=True)` rebuilding it
+            return
+        declared = option_fields.prepare(cls)
         dataclass(kw_only=True)(cls)
+        option_fields.finish(cls, declared)
+
+    def __post_init__(self) -> None:
+        """Checks a bound cannot make go in a subclass's `__post_init__` (raise ValueError,
+        or `schema.field_error` to name the field); calling `super().__post_init__()` is fine."""
 
     max_concurrent: int = field(default=2, metadata=bounds(ge=1, le=64))
     """How many jobs this instance runs at once."""
