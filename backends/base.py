@@ -161,6 +161,17 @@ class Backend(ABC):
         Raises pydantic's ValidationError (or ConfigError, from a plugin that checks more)."""
         return validate(cls.Options, dict(raw))
 
+    @classmethod
+    def instance_problems(
+        cls, name: str, options: BackendOptions, types: Mapping[str, str]
+    ) -> list[tuple[str, str]]:
+        """What is wrong with instance `name` given the other configured instances.
+
+        `types` maps each instance name to its type name ("" when its table is invalid).
+        Returns (option, one line) pairs, filed under `backends.<name>.<option>`; [] by
+        default. `pool` checks its members here, so `config validate` names their line."""
+        return []
+
     def attach(self, instances: Callable[[str], Backend]) -> None:
         """Let this instance reach the engine's other instances by name (a `pool` needs its
         members). The engine calls it once, right after building the instance; `instances`

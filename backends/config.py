@@ -398,6 +398,9 @@ def _validate(
             problems.add((name,), did_you_mean(name, public_fields(Config)))
     raw_backends = tree.pop("backends", {})
     instances = _validate_backends(raw_backends, problems)
+    _check_instances(
+        instances, list(raw_backends) if isinstance(raw_backends, dict) else [], problems
+    )
     _check_references(tree, list(raw_backends) if isinstance(raw_backends, dict) else [], problems)
     _expand_paths(tree, env, problems)
     data = {**tree, "backends": instances, "source": source}
@@ -475,6 +478,20 @@ def _validate_instance(name: str, table: Any, problems: Problems) -> BackendInst
         problems.add(where, plugin_failure(type_name, exc))
         return None
     return BackendInstance(name=name, type=type_name, options=parsed)
+
+
+def _check_instances(
+    instances: Mapping[str, BackendInstance], names: list[str], problems: Problems
+) -> None:
+    """What each type says about its instance given the others (a pool's members); `names`
+    are all the tables, an invalid one (already reported) with type ""."""
+    types = {name: instances[name].type if name in instances else "" for name in names}
+    for name, instance in instances.items():
+        if instance.type in registry.BUILTIN_OPTIONS:  # the mock refers to nothing
+            continue
+        cls = registry.backend_type(instance.type)  # loaded when its options were checked
+        for option, message in cls.instance_problems(name, instance.options, types):
+            problems.add(("backends", name, option), message)
 
 
 def _backend_type(where: KeyPath, type_name: str, problems: Problems) -> type[Backend] | None:

@@ -23,6 +23,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, cast
 
+from .. import registry
 from ..base import Backend, BackendOptions, Capability, JobContext
 from ..errors import ConfigError, ErrorCode, ImagenError
 from ..models import GenerationRequest, ImageResult
@@ -54,7 +55,9 @@ class PoolOptions(BackendOptions):
 
     def __post_init__(self) -> None:
         for name in self.members:
-            if not name or ":" in name:
+            if not name.strip():
+                raise field_error("members", "a member name must not be empty")
+            if ":" in name:
                 raise field_error(
                     "members", f"member {name!r}: a pool member's name cannot hold ':'"
                 )
@@ -84,6 +87,23 @@ def pick_member(loads: Sequence[MemberLoad], sent: Mapping[str, int]) -> str | N
         if best is None or key < best:
             best, chosen = key, load.name
     return chosen
+
+
+def _member_problem(pool: str, member: str, types: Mapping[str, str]) -> str | None:
+    if member == pool:
+        return f"pool {pool!r} lists itself"
+    if member not in types:
+        return f"unknown backend {member!r}; configured: {', '.join(types)}"
+    try:
+        member_type = registry.backend_type(types[member])
+    except ConfigError:  # reported on the member's own table
+        return None
+    if member_type.queue_depth is Backend.queue_depth:
+        return (
+            f"member {member!r} is a {types[member]} instance, which cannot report its queue; "
+            "members must be comfyui or a1111 instances"
+        )
+    return None
 
 
 def split_remote_id(remote_id: str, members: Sequence[str]) -> tuple[str, str] | None:
@@ -131,6 +151,19 @@ class PoolBackend(Backend):
         )
 
     # -- members ----------------------------------------------------------------------------
+
+    @classmethod
+    def instance_problems(
+        cls, name: str, options: BackendOptions, types: Mapping[str, str]
+    ) -> list[tuple[str, str]]:
+        """Each member that is this pool, unknown, or of a type that cannot report its queue
+        (what `members()` refuses when a job comes), as ("members", line) pairs."""
+        problems = []
+        for member in cast(PoolOptions, options).members:
+            problem = _member_problem(name, member, types)
+            if problem:
+                problems.append(("members", problem))
+        return problems
 
     def members(self, options: BackendOptions | None = None) -> list[Backend]:
         """The member instances, in order. Raises ImagenError(BAD_REQUEST) naming a member that

@@ -144,3 +144,19 @@ def test_an_infinite_option_override_is_refused() -> None:
     with pytest.raises(RequestError) as info:
         merge(cls, cls.parse_options({}), {"timeout_s": "inf"})
     assert info.value.fields == [("options.timeout_s", "Input should be a finite number")]
+
+
+def test_pool_members_are_checked_by_config_validate_with_their_line(tmp_path: Path) -> None:
+    found = problems(
+        tmp_path,
+        '[backends.gpu]\ntype = "comfyui"\n'
+        '[backends.p]\ntype = "pool"\nmembers = ["gpu", "nope", "p", "mock"]\n'
+        '[backends.q]\ntype = "pool"\nmembers = [""]\n',
+    )
+    assert found == [
+        "FILE:5: backends.p.members: unknown backend 'nope'; configured: gpu, p, q, mock",
+        "FILE:5: backends.p.members: pool 'p' lists itself",
+        "FILE:5: backends.p.members: member 'mock' is a mock instance, which cannot report its "
+        "queue; members must be comfyui or a1111 instances",
+        "FILE:8: backends.q.members: a member name must not be empty",
+    ]
