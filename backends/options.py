@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import RequestError
+from .errors import ConfigError, RequestError
 from .schema import (
     BOUND_NAMES,
     UNKNOWN_KEY_ERRORS,
@@ -24,7 +24,6 @@ from .schema import (
     is_required,
     plugin_failure,
     to_data,
-    validate,
 )
 
 if typing.TYPE_CHECKING:
@@ -81,10 +80,11 @@ def option_specs(cls: type[Backend]) -> tuple[OptionSpec, ...]:
 
 
 def merge(cls: type[Backend], base: BackendOptions, overrides: Mapping[str, Any]) -> BackendOptions:
-    """`base` with `overrides` applied and validated by the type's Options model.
+    """`base` with `overrides` applied and checked by the type's `parse_options`, exactly as
+    its `[backends.<name>]` table is (a plugin's own checks there included).
 
     Raises RequestError whose fields are "options.<key>" with the reason and, for an unknown key,
-    the keys the type accepts.
+    the keys the type accepts ("options" for a problem that names no key).
     """
     if not overrides:
         return base
@@ -92,9 +92,11 @@ def merge(cls: type[Backend], base: BackendOptions, overrides: Mapping[str, Any]
 
     merged = {**to_data(base), **overrides}
     try:
-        return validate(cls.Options, merged)
+        return cls.parse_options(merged)
     except ValidationError as exc:
         raise RequestError([_problem(cls, err) for err in exc.errors()]) from None
+    except ConfigError as exc:  # a plugin's parse_options checking more
+        raise RequestError([("options", problem) for problem in exc.problems]) from None
     except Exception as exc:  # a plugin's __post_init__ raising what validation cannot file
         raise RequestError([("options", plugin_failure(cls.type_name, exc))]) from None
 

@@ -187,3 +187,22 @@ def test_list_options_show_as_lists_with_their_length_bounds() -> None:
     kinds = {spec.name: spec.kind for spec in option_specs(cls)}
     assert kinds["members"] == "list of str (min_length 1)"
     assert kinds["quality"] == "str"
+
+
+def test_o_overrides_go_through_the_types_own_parse_options() -> None:
+    class Paired(BackendOptions):
+        low: int = 1
+        high: int = 2
+
+    class PairedBackend(backend_with(Paired)):  # type: ignore[misc]
+        @classmethod
+        def parse_options(cls, raw: Any) -> BackendOptions:
+            options = validate(Paired, dict(raw))
+            if options.low > options.high:
+                raise ConfigError("low must not exceed high")
+            return options
+
+    with pytest.raises(RequestError) as info:
+        merge(PairedBackend, Paired(), {"low": "5"})
+    assert info.value.fields == [("options", "low must not exceed high")]
+    assert merge(PairedBackend, Paired(), {"high": "9"}).high == 9
