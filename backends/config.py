@@ -447,6 +447,10 @@ def _validate_instance(name: str, table: Any, problems: Problems) -> BackendInst
     if not isinstance(table, dict):
         problems.add(where, "must be a table with a `type` key")
         return None
+    naming = name_problem(name)
+    if naming:
+        problems.add(where, f"the backend's name {naming}")
+        return None
     options = dict(table)
     type_name = options.pop("type", None)
     if not isinstance(type_name, str):
@@ -503,8 +507,24 @@ def _backend_type(where: KeyPath, type_name: str, problems: Problems) -> type[Ba
         return None
 
 
+def name_problem(name: str) -> str | None:
+    """Why a backend or style name (a table key, shown in lists and chosen with a flag) is
+    unusable: empty, or holding a control or reordering character; None when it is fine."""
+    if not name.strip():
+        return "must not be empty"
+    if visible(name) != name:
+        return f"must not contain control characters: {visible(name)!r}"
+    return None
+
+
 def _check_references(tree: dict[str, Any], names: list[str], problems: Problems) -> None:
-    """Checks pydantic can't do per field: default_backend exists, the naming template works."""
+    """Checks pydantic can't do per field: default_backend exists, the naming template works,
+    style names are usable."""
+    styles = tree.get("styles")
+    for style in styles if isinstance(styles, dict) else ():
+        naming = name_problem(style)
+        if naming:
+            problems.add(("styles", style), f"the style's name {naming}")
     default = tree.get("default_backend", DEFAULT_BACKEND)
     if isinstance(default, str) and default not in names:
         problems.add(

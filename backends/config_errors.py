@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import ConfigError
 from .schema import UNKNOWN_KEY_ERRORS, error_location, hints, public_fields, section_type
+from .text import visible
 
 if TYPE_CHECKING:
     from pydantic import ValidationError
@@ -33,8 +34,9 @@ _TOML_POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)\s*$")
 
 
 def dotted(path: Iterable[str]) -> str:
-    """A key path as TOML would write it: `styles."my style".prompt`."""
-    return ".".join(p if _BARE_KEY.fullmatch(p) else f'"{p}"' for p in path)
+    """A key path as TOML would write it: `styles."my style".prompt` (a control character in
+    a key shown as its stand-in, ␛, never live)."""
+    return ".".join(p if _BARE_KEY.fullmatch(p) else f'"{visible(p)}"' for p in path)
 
 
 def did_you_mean(key: str, allowed: Sequence[str]) -> str:

@@ -160,3 +160,27 @@ def test_pool_members_are_checked_by_config_validate_with_their_line(tmp_path: P
         "queue; members must be comfyui or a1111 instances",
         "FILE:8: backends.q.members: a member name must not be empty",
     ]
+
+
+@pytest.mark.parametrize(
+    ("table", "expected"),
+    [
+        ('[backends.""]\ntype = "mock"\n', 'backends."": the backend\'s name must not be empty'),
+        ('[backends."a\\u001bb"]\ntype = "mock"\n', 'backends."a␛b": the backend\'s name must not'),
+        ('[styles." "]\nprompt = "{prompt}"\n', 'styles." ": the style\'s name must not be empty'),
+        ('[styles."x\\u202e"]\nprompt = "{prompt}"\n', 'styles."x<U+202E>": the style\'s name'),
+    ],
+)
+def test_unusable_backend_and_style_names_are_refused_and_shown_safely(
+    tmp_path: Path, table: str, expected: str
+) -> None:
+    (line,) = problems(tmp_path, table)
+    assert expected in line
+    assert "\x1b" not in line and "\u202e" not in line
+
+
+def test_names_in_any_script_are_fine(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text('[backends."ünï-cödé"]\ntype = "mock"\n[styles."日本"]\nprompt = "{prompt}"\n')
+    config = load_config(path, env={})
+    assert "ünï-cödé" in config.backends and "日本" in config.styles
