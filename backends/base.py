@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, dataclass_transform
 
 from . import option_fields
 from .errors import ErrorCode, ImagenError
-from .schema import FORBID_EXTRA, bounds, validate
+from .schema import FORBID_EXTRA, bounds, field_error, validate
 
 if TYPE_CHECKING:  # httpx is imported only by backends that speak HTTP
     import httpx
@@ -81,6 +81,25 @@ class ApiOptions(BackendOptions):
     """Name of the environment variable that holds the key (never the key itself)."""
     model: str | None = None
     """Model to ask for; the type's default when unset."""
+
+    def __post_init__(self) -> None:
+        problem = url_problem(self.base_url)
+        if problem:
+            raise field_error("base_url", problem)
+        super().__post_init__()
+
+
+def url_problem(url: str | None) -> str | None:
+    """Why `url` cannot be an API's base URL (not http(s), or no host); None when it can or
+    is unset. Caught when the config is read, not as `unavailable` on the first job."""
+    if url is None:
+        return None
+    scheme, sep, rest = url.partition("://")
+    if not sep or scheme.lower() not in ("http", "https"):
+        return f"{url!r} must start with http:// or https://"
+    if not rest.split("/", 1)[0].strip():
+        return f"{url!r} names no host, e.g. http://127.0.0.1:7860"
+    return None
 
 
 class JobContext:

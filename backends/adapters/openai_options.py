@@ -59,6 +59,9 @@ class ImageFields:
 
     def __post_init__(self) -> None:
         self.check_image_fields()
+        after = getattr(super(), "__post_init__", None)  # ApiOptions' base_url check
+        if after is not None:
+            after()
 
     def check_image_fields(self) -> None:
         """ValueError (a `field_error` naming the option to change) for a value the chosen
