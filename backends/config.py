@@ -260,6 +260,7 @@ def load_config(
     tree = _with_builtin_backend(raw)
     known = _KnownKeys(tree)
     warnings = apply_env(tree, env, problems, known, known.env_names())
+    _env_arrays(tree, problems, known)
     apply_overrides(tree, overrides or {}, problems)
     config = None if problems else _plain_config(tree, env)
     if config is None:
@@ -304,6 +305,20 @@ class _KnownKeys:
         except ConfigError:
             return set()
 
+    def annotation(self, path: KeyPath) -> Any:
+        """The type of the field at a settable key path; None when unknown."""
+        head, rest = path[0], path[1:]
+        if head == "backends" and len(rest) == 2:
+            table = self.instances.get(rest[0])
+            type_name = table.get("type") if isinstance(table, dict) else None
+            try:
+                options = registry.options_type(type_name) if isinstance(type_name, str) else None
+            except ConfigError:
+                return None
+            return hints(options).get(rest[1]) if options else None
+        section = _SECTIONS.get(head)
+        return hints(section).get(rest[0]) if section and len(rest) == 1 else None
+
     def env_names(self) -> list[str]:
         """Every variable name that sets a key (for did-you-mean on near misses)."""
         names = [n for n in fields_of(Config) if n not in _NOT_FROM_ENV]
@@ -312,6 +327,28 @@ class _KnownKeys:
             env_instance = instance.replace("-", "_")
             names += [f"backends__{env_instance}__{o}" for o in self._options(instance)]
         return ["IMAGEN_" + n.upper() for n in names]
+
+
+def _env_arrays(tree: dict[str, Any], problems: Problems, known: _KnownKeys) -> None:
+    """An IMAGEN_* variable for a list key holds a TOML array (`["~/a", "~/b"]`): parsed here,
+    in place; one that does not is a problem (and its key is dropped, so it is reported once)."""
+    import tomllib
+
+    for path, origin in problems.origins.items():
+        if not origin.startswith("environment ") or get_origin(known.annotation(path)) is not list:
+            continue
+        node: Any = tree
+        for part in path[:-1]:
+            node = node[part]
+        try:
+            value = tomllib.loads(f"value = {node[path[-1]]}")["value"]
+        except tomllib.TOMLDecodeError:
+            value = None
+        if isinstance(value, list):
+            node[path[-1]] = value
+            continue
+        del node[path[-1]]
+        problems.add(path, 'must be a TOML array, e.g. ["~/a", "~/b"] (quoted for the shell)')
 
 
 def validate_file(path: Path, *, env: Mapping[str, str] | None = None) -> list[str]:

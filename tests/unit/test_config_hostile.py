@@ -184,3 +184,54 @@ def test_names_in_any_script_are_fine(tmp_path: Path) -> None:
     path.write_text('[backends."ünï-cödé"]\ntype = "mock"\n[styles."日本"]\nprompt = "{prompt}"\n')
     config = load_config(path, env={})
     assert "ünï-cödé" in config.backends and "日本" in config.styles
+
+
+@pytest.mark.parametrize("type_name", ["a1111", "openai", "openai-responses", "gemini", "xai"])
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("", "'' must start with http:// or https://"),
+        ("localhost:7860", "'localhost:7860' must start with http:// or https://"),
+        ("ftp://host", "'ftp://host' must start with http:// or https://"),
+        ("http://", "'http://' names no host"),
+    ],
+)
+def test_an_api_base_url_is_checked_when_the_config_is_read(
+    tmp_path: Path, type_name: str, url: str, message: str
+) -> None:
+    (line,) = problems(tmp_path, f'[backends.b]\ntype = "{type_name}"\nbase_url = "{url}"\n')
+    assert line.startswith(f"FILE:3: backends.b.base_url: {message}")
+
+
+def test_a_base_url_override_is_checked_too() -> None:
+    cls = registry.backend_type("replicate")
+    with pytest.raises(RequestError) as info:
+        merge(cls, cls.parse_options({}), {"base_url": "api.replicate.com"})
+    assert [name for name, _ in info.value.fields] == ["options.base_url"]
+    assert merge(cls, cls.parse_options({}), {"base_url": "https://gw.example/v1"}).base_url
+
+
+def test_a_list_key_takes_a_toml_array_from_its_variable(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(
+        '[backends.c]\ntype = "comfyui"\n[backends.d]\ntype = "comfyui"\n'
+        '[backends.p]\ntype = "pool"\nmembers = ["c"]\n'
+    )
+    env = {
+        "HOME": "/home/u",
+        "IMAGEN_LIBRARY__ROOTS": '["~/a", "$HOME/b"]',
+        "IMAGEN_BACKENDS__P__MEMBERS": '["c", "d"]',
+    }
+    config = load_config(path, env=env)
+    assert config.library.roots == [Path("/home/u/a"), Path("/home/u/b")]
+    assert config.backends["p"].options.members == ["c", "d"]  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("value", ["~/a", '["~/a", ', "[1, "])
+def test_a_list_variable_that_is_no_array_is_one_line(value: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_config(env={"IMAGEN_LIBRARY__ROOTS": value})
+    assert info.value.problems == [
+        'environment IMAGEN_LIBRARY__ROOTS: library.roots: must be a TOML array, e.g. ["~/a", '
+        '"~/b"] (quoted for the shell)'
+    ]
