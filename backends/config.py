@@ -262,7 +262,7 @@ def load_config(
     warnings = apply_env(tree, env, problems, known, known.env_names())
     _env_arrays(tree, problems, known)
     apply_overrides(tree, overrides or {}, problems)
-    config = None if problems else _plain_config(tree, env)
+    config = None if problems else _plain_config(tree, env, problems.file)
     if config is None:
         config = _validate(tree, problems, env, problems.file)
     if problems or config is None:
@@ -382,7 +382,9 @@ def _with_builtin_backend(raw: dict[str, Any]) -> dict[str, Any]:
     return tree
 
 
-def _plain_config(tree: dict[str, Any], env: Mapping[str, str]) -> Config | None:
+def _plain_config(
+    tree: dict[str, Any], env: Mapping[str, str], source: Path | None = None
+) -> Config | None:
     """The Config when the tree holds nothing pydantic is needed for: only the built-in backend
     and section values that are already of their field's type (`--no-preview`, `--output`);
     None when anything needs validating. Spares `--once` and `history` importing pydantic."""
@@ -402,7 +404,7 @@ def _plain_config(tree: dict[str, Any], env: Mapping[str, str]) -> Config | None
         if _NOT_PLAIN in plain.values():
             return None
         sections[name] = section(**plain)
-    return Config(**sections)
+    return Config(**sections, source=source)
 
 
 _NOT_PLAIN = object()

@@ -235,3 +235,12 @@ def test_a_list_variable_that_is_no_array_is_one_line(value: str) -> None:
         'environment IMAGEN_LIBRARY__ROOTS: library.roots: must be a TOML array, e.g. ["~/a", '
         '"~/b"] (quoted for the shell)'
     ]
+
+
+def test_a_file_read_on_the_plain_path_is_still_the_configs_source(tmp_path: Path) -> None:
+    path = tmp_path / "mine.toml"
+    path.write_text('[preview]\nmode = "off"\n')  # nothing pydantic is needed for
+    config = load_config(path, env={})
+    assert config.source == path
+    with pytest.raises(ConfigError, match=f"add \\[styles.noir\\] to {path}"):
+        config.style("noir")
