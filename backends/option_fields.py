@@ -52,7 +52,7 @@ def prepare(cls: type) -> dict[str, dataclasses.Field[Any]]:
                 "use dataclasses.field(default=..., metadata=bounds(ge=...))"
             )
         parent = inherited.get(name)
-        if parent is not None and _bounds(parent.metadata):
+        if parent is not None and (value is dataclasses.MISSING or _bounds(parent.metadata)):
             _keep_parent_bounds(cls, name, value, parent)
     return {
         name: value
@@ -86,13 +86,15 @@ def _bounds(metadata: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _keep_parent_bounds(cls: type, name: str, value: Any, parent: dataclasses.Field[Any]) -> None:
-    """A redeclared field without bounds of its own takes the parent's."""
+    """A redeclared field without bounds of its own takes the parent's (and, redeclared
+    without a default, the parent's default)."""
     if isinstance(value, dataclasses.Field):
         if not _bounds(value.metadata):
             merged = {**parent.metadata, **value.metadata}
             value.metadata = dataclasses.field(metadata=merged).metadata
         return
-    if value is dataclasses.MISSING:  # annotation only: the parent's default, as dataclass does
+    if value is dataclasses.MISSING:  # annotation only: the parent's default, in a field of
+        # its own (dataclass would reuse, and retype, the parent's field object finish() kept)
         replacement = dataclasses.field(
             default=parent.default,
             default_factory=parent.default_factory,

@@ -206,3 +206,14 @@ def test_o_overrides_go_through_the_types_own_parse_options() -> None:
         merge(PairedBackend, Paired(), {"low": "5"})
     assert info.value.fields == [("options", "low must not exceed high")]
     assert merge(PairedBackend, Paired(), {"high": "9"}).high == 9
+
+
+def test_redeclaring_without_a_default_keeps_the_parents_default_and_its_own_type() -> None:
+    class Parent(BackendOptions):
+        tags: list[str] = field(default_factory=list)
+
+    class Child(Parent):
+        tags: list[int]  # type: ignore[assignment]
+
+    assert Child().tags == [] and validate(Child, {"tags": ["3"]}).tags == [3]
+    assert validate(Parent, {"tags": ["3"]}).tags == ["3"]  # the parent's field is its own
