@@ -574,5 +574,9 @@ def _check_references(tree: dict[str, Any], names: list[str], problems: Problems
     if isinstance(naming, str):
         from .store.files import validate_template  # the store imports more than config needs
 
+        if visible(naming) != naming:  # it names every file: NUL fails, ESC prints live
+            problems.add(
+                ("output", "naming"), f"must not contain control characters: {visible(naming)!r}"
+            )
         for problem in validate_template(naming):
             problems.add(("output", "naming"), problem)

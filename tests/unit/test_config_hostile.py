@@ -12,6 +12,7 @@ from imagen_tui.backends.config import _plain_config, _validate, _with_builtin_b
 from imagen_tui.backends.config_errors import Problems
 from imagen_tui.backends.errors import ConfigError, RequestError
 from imagen_tui.backends.options import merge
+from imagen_tui.backends.text import visible
 
 
 def problems(tmp_path: Path, text: str, env: dict[str, str] | None = None) -> list[str]:
@@ -244,3 +245,16 @@ def test_a_file_read_on_the_plain_path_is_still_the_configs_source(tmp_path: Pat
     assert config.source == path
     with pytest.raises(ConfigError, match=f"add \\[styles.noir\\] to {path}"):
         config.style("noir")
+
+
+@pytest.mark.parametrize(
+    "naming", ["{slug}\x1b]0;x\x07.{ext}", "{slug}\x00.{ext}", "{slug}\u202e.{ext}"]
+)
+def test_a_naming_template_with_control_characters_is_refused_on_both_paths(naming: str) -> None:
+    tree = _with_builtin_backend({"output": {"naming": naming}})
+    assert _plain_config(dict(tree), {}) is None
+    with pytest.raises(ConfigError) as info:
+        load_config(env={}, overrides={"output.naming": naming})
+    (line,) = info.value.problems
+    assert line.startswith("command line: output.naming: must not contain control characters")
+    assert visible(line) == line
