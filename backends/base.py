@@ -86,6 +86,8 @@ class ApiOptions(BackendOptions):
         problem = url_problem(self.base_url)
         if problem:
             raise field_error("base_url", problem)
+        if isinstance(self.model, str) and not self.model.strip():
+            raise field_error("model", "must not be empty; leave it unset for the type's default")
         super().__post_init__()
 
 

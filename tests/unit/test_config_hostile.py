@@ -258,3 +258,11 @@ def test_a_naming_template_with_control_characters_is_refused_on_both_paths(nami
     (line,) = info.value.problems
     assert line.startswith("command line: output.naming: must not contain control characters")
     assert visible(line) == line
+
+
+@pytest.mark.parametrize("type_name", ["openai", "openai-responses", "replicate", "fal", "a1111"])
+def test_an_empty_model_is_refused_with_what_to_do(tmp_path: Path, type_name: str) -> None:
+    (line,) = problems(tmp_path, f'[backends.b]\ntype = "{type_name}"\nmodel = ""\n')
+    assert (
+        line == "FILE:3: backends.b.model: must not be empty; leave it unset for the type's default"
+    )
