@@ -48,7 +48,7 @@ class LiveJobs:
         self.main.query_one(JobList).upsert(jobs)
 
     def _rows_polled(self, rows: list[Any]) -> None:
-        self.main.query_one(HistoryPane).store_changed()
+        self.main.query_one(HistoryPane).store_changed(row.path for row in rows)
 
     def _on_engine_event(self, event: JobEvent) -> None:
         self.call_next(self._engine_event, event)
