@@ -9,6 +9,7 @@ have `renderer` and `show(path_or_pil)`; `make_preview` picks one.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from pathlib import Path
 
 from PIL import Image
@@ -25,6 +26,7 @@ from imagen_tui.tui.text import safe
 from imagen_tui.tui.widgets.worker_errors import ReportsWorkerErrors
 
 RENDERERS = ("auto", "kitty", "sixel", "halfcell", "unicode", "off")
+BUILT_CELLS_KEPT = 50_000  # cells of built previews kept for revisits (~180 B a cell in a photo)
 
 
 def fit(size: tuple[int, int], box: tuple[int, int]) -> tuple[int, int]:
@@ -75,6 +77,42 @@ def halfcell_strips(image: Image.Image, cells: tuple[int, int]) -> list[Strip]:
     return strips + [blank] * (rows - len(strips))
 
 
+class BuiltStrips:
+    """The half-cell strips of recently shown images, so that showing one again (moving back
+    through history) costs no rebuild: a least-recently-used cache bounded in cells.
+
+    Keyed by image identity: PIL images are unhashable, and each entry keeps its image alive,
+    so an `id` is never reused while its entry exists.
+    """
+
+    def __init__(self, max_cells: int) -> None:
+        self.max_cells = max_cells
+        self.cells = 0
+        self._entries: OrderedDict[int, tuple[Image.Image, tuple[int, int], list[Strip]]] = (
+            OrderedDict()
+        )
+
+    def get(self, image: Image.Image, cells: tuple[int, int]) -> list[Strip]:
+        """The strips of `image` in a box of `cells` (columns, rows): kept ones, or built now."""
+        key = id(image)
+        entry = self._entries.get(key)
+        if entry is not None and entry[0] is image and entry[1] == cells:
+            self._entries.move_to_end(key)
+            return entry[2]
+        strips = halfcell_strips(image, cells)
+        self._drop(key)
+        self._entries[key] = (image, cells, strips)
+        self.cells += cells[0] * cells[1]
+        while self.cells > self.max_cells and len(self._entries) > 1:
+            self._drop(next(iter(self._entries)))
+        return strips
+
+    def _drop(self, key: int) -> None:
+        entry = self._entries.pop(key, None)
+        if entry is not None:
+            self.cells -= entry[1][0] * entry[1][1]
+
+
 class CellPreview(ReportsWorkerErrors, Widget):
     """Shows one image (or a one-line notice) in its box. `show()` accepts a path or PIL image."""
 
@@ -95,6 +133,7 @@ class CellPreview(ReportsWorkerErrors, Widget):
         self.notice = "No image selected." if self.renderer != "off" else "Preview is off."
         self._strips: list[Strip] = []
         self._built_for: tuple[int, int] = (0, 0)
+        self._built = BuiltStrips(BUILT_CELLS_KEPT)
 
     def set_renderer(self, renderer: str) -> None:
         """Switch renderer (the config is read after the first frame); `off` shows a notice."""
@@ -149,7 +188,7 @@ class CellPreview(ReportsWorkerErrors, Widget):
                 )
             return Strip.blank(width, self.rich_style)
         if self._built_for != (width, height):
-            self._strips = halfcell_strips(self.image, (width, height))
+            self._strips = self._built.get(self.image, (width, height))
             self._built_for = (width, height)
         return self._strips[y] if y < len(self._strips) else Strip.blank(width)
 

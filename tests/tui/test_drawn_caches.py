@@ -1,0 +1,81 @@
+"""The preview and the metadata panel keep what they drew for recently shown images, bounded."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from PIL import Image
+from textual.app import App, ComposeResult
+from textual.visual import Visual
+
+from imagen_tui.tui.widgets import metadata_panel
+from imagen_tui.tui.widgets.cell_preview import BuiltStrips, halfcell_strips
+from imagen_tui.tui.widgets.metadata_panel import MetadataPanel
+
+
+def test_built_strips_are_reused_per_image_and_size() -> None:
+    built = BuiltStrips(max_cells=10_000)
+    red, blue = Image.new("RGB", (8, 8), (200, 0, 0)), Image.new("RGB", (8, 8), (0, 0, 200))
+    first = built.get(red, (10, 5))
+    assert built.get(blue, (10, 5)) is not first
+    assert built.get(red, (10, 5)) is first  # moving back to an image draws nothing new
+    resized = built.get(red, (20, 5))
+    assert resized is not first and len(resized[0].text) == 20
+    assert [s.text for s in first] == [s.text for s in halfcell_strips(red, (10, 5))]
+    assert built.cells == 10 * 5 + 20 * 5  # blue, and red at its new size only
+
+
+def test_built_strips_forget_the_oldest_beyond_their_cell_budget() -> None:
+    built = BuiltStrips(max_cells=120)  # room for two 10x5 previews
+    images = [Image.new("RGB", (4, 4), (n * 40, 0, 0)) for n in range(3)]
+    kept = [built.get(im, (10, 5)) for im in images]
+    assert built.cells == 100
+    assert built.get(images[2], (10, 5)) is kept[2] and built.get(images[1], (10, 5)) is kept[1]
+    assert built.get(images[0], (10, 5)) is not kept[0]  # dropped when the third came
+    one_big = BuiltStrips(max_cells=10)
+    assert len(one_big.get(images[0], (10, 5))) == 5  # larger than the budget: still shown
+
+
+class PanelApp(App[None]):
+    CSS = "MetadataPanel { width: 40; height: 12; }"
+
+    def compose(self) -> ComposeResult:
+        yield MetadataPanel(id="metadata")
+
+
+def test_metadata_panel_lays_out_each_shown_image_once(monkeypatch: Any) -> None:
+    layouts: list[int] = []
+    to_strips = Visual.to_strips
+
+    def counting(widget: Any, visual: Any, width: int, *args: Any, **kw: Any) -> Any:
+        if isinstance(widget, MetadataPanel):
+            layouts.append(width)
+        return to_strips(widget, visual, width, *args, **kw)
+
+    monkeypatch.setattr(metadata_panel.Visual, "to_strips", counting)
+    fox = {"prompt": "a red fox", "backend": "mock", "seed": 7, "path": "/x/fox.png"}
+    owl = {"prompt": "an owl", "backend": "mock", "seed": 8, "path": "/x/owl.png"}
+
+    async def main() -> None:
+        app = PanelApp()
+        async with app.run_test(size=(60, 20)) as pilot:
+            panel = app.query_one(MetadataPanel)
+            await pilot.pause()
+            layouts.clear()  # the empty panel drawn at start
+            drawn = []
+            for meta in (fox, owl, fox, owl):
+                panel.show(meta)
+                await pilot.pause()
+                drawn.append([strip.text for strip in panel._lines()])
+                assert str(panel.content).startswith(f"prompt: {meta['prompt']}")
+            assert drawn[0] == drawn[2] and drawn[1] == drawn[3] and drawn[0] != drawn[1]
+            assert "seed: 7" in "".join(drawn[0]) and len(layouts) == 2
+            panel.show(dict(fox))  # an equal but new dict (reloaded): laid out again
+            await pilot.pause()
+            assert len(layouts) == 3
+            panel.show(None, "Unreadable sidecar fox.json: bad")
+            await pilot.pause()
+            assert panel._lines()[0].text.startswith("Unreadable sidecar fox.json: bad")
+
+    asyncio.run(main())
