@@ -9,10 +9,11 @@ have `renderer` and `show(path_or_pil)`; `make_preview` picks one.
 
 from __future__ import annotations
 
+import sys
 from collections import OrderedDict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from PIL import Image
 from rich.color import Color
 from rich.segment import Segment
 from rich.style import Style
@@ -24,6 +25,9 @@ from textual.worker import get_current_worker
 
 from imagen_tui.tui.text import safe
 from imagen_tui.tui.widgets.worker_errors import ReportsWorkerErrors
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 RENDERERS = ("auto", "kitty", "sixel", "halfcell", "unicode", "off")
 BUILT_CELLS_KEPT = 50_000  # cells of built previews kept for revisits (~180 B a cell in a photo)
@@ -47,6 +51,8 @@ def halfcell_strips(image: Image.Image, cells: tuple[int, int]) -> list[Strip]:
         return []
     width, height = fit(image.size, (columns, rows * 2))
     height += height % 2
+    from PIL import Image  # loaded by then: `image` is one
+
     pixels = image.convert("RGB").resize((width, height), Image.Resampling.BILINEAR)
     data = pixels.tobytes()
     pad_left = (columns - width) // 2
@@ -148,11 +154,11 @@ class CellPreview(ReportsWorkerErrors, Widget):
             self.notice = "Preview is off."
         elif source is None:
             self.image, self.notice = None, "No image selected."
-        elif isinstance(source, Image.Image):
-            self.image, self.notice = source, ""
-        else:
+        elif isinstance(source, Path | str):
             self._decode(Path(source))
             return
+        else:  # a PIL image (PIL is imported only once there is one)
+            self.image, self.notice = source, ""
         self._strips, self._built_for = [], (0, 0)
         self.refresh()
 
@@ -165,6 +171,8 @@ class CellPreview(ReportsWorkerErrors, Widget):
     @work(thread=True, group="preview-decode", exclusive=True, exit_on_error=False)
     def _decode(self, path: Path) -> None:
         try:
+            from PIL import Image
+
             with Image.open(path) as im:
                 im.draft("RGB", (self.size.width * 2 or 160, self.size.height * 4 or 80))
                 im.thumbnail((max(8, self.size.width * 2), max(8, self.size.height * 4)))
@@ -202,12 +210,11 @@ def make_preview(
     """The preview widget: `ImagePreview` (kitty placeholders, sixel; also through tmux) when
     the terminal was found to draw real pixels, else this fast half-cell one (no probe, ~4 ms a
     frame), which is what ImagePreview itself would fall back to."""
-    from imagen_tui.tui.widgets.image_preview import ImagePreview
-
-    if ImagePreview.decided_renderer() in ("kitty", "sixel") and renderer in (
-        "auto",
-        "kitty",
-        "sixel",
-    ):
-        return ImagePreview(renderer=renderer, id=id, classes=classes)  # type: ignore[return-value]
+    # A kitty/sixel decision only exists through `ImagePreview.configure()` (before App.run());
+    # when that module was never imported there is none, and importing it (PIL, kitty, sixel:
+    # ~45 ms of the first frame here) would only tell us so.
+    module = sys.modules.get("imagen_tui.tui.widgets.image_preview")
+    decided = module.ImagePreview.decided_renderer() if module is not None else None
+    if decided in ("kitty", "sixel") and renderer in ("auto", "kitty", "sixel"):
+        return module.ImagePreview(renderer=renderer, id=id, classes=classes)  # type: ignore[union-attr, no-any-return]
     return CellPreview(renderer, id=id, classes=classes)

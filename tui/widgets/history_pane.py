@@ -12,9 +12,8 @@ import json
 from collections import OrderedDict
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from PIL import Image
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -22,13 +21,16 @@ from textual.containers import Container, Vertical
 from textual.widgets import Input, Static
 from textual.worker import get_current_worker
 
-from imagen_tui.backends import HistoryStore, ImagenTuiError
+from imagen_tui.backends import ImagenTuiError
 from imagen_tui.tui import bindings
 from imagen_tui.tui.text import safe
 from imagen_tui.tui.widgets.cell_preview import make_preview
 from imagen_tui.tui.widgets.history_list import HistoryList
 from imagen_tui.tui.widgets.metadata_panel import MetadataPanel
 from imagen_tui.tui.widgets.worker_errors import ReportsWorkerErrors
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 CACHE_SIZE = 128  # decoded thumbnails kept for instant moves (~20 KB each at 80x80)
 
@@ -165,6 +167,8 @@ class HistoryPane(ReportsWorkerErrors, Container):
     def _load_preview(self, path: Path, box: tuple[int, int]) -> None:
         image, meta, problem = None, None, None
         try:
+            from PIL import Image  # deferred: the first frame shows no picture
+
             with Image.open(self.history.thumbnail(path, *box)) as thumb:
                 image = thumb.convert("RGB")
         except Exception as exc:  # unreadable image: say so in the preview
@@ -209,6 +213,8 @@ class HistoryPane(ReportsWorkerErrors, Container):
     def _search(self, event: Input.Submitted) -> None:
         query = event.value.strip() or None
         if query is not None:
+            from imagen_tui.backends import HistoryStore  # deferred: the store's modules
+
             try:
                 HistoryStore.check_query(query)
             except ImagenTuiError as exc:  # e.g. `--`: say why once, keep the list as it is
