@@ -79,3 +79,30 @@ def test_metadata_panel_lays_out_each_shown_image_once(monkeypatch: Any) -> None
             assert panel._lines()[0].text.startswith("Unreadable sidecar fox.json: bad")
 
     asyncio.run(main())
+
+
+def test_metadata_panel_redraws_only_the_lines_that_changed() -> None:
+    fox = {"prompt": "a red fox", "backend": "mock", "seed": 7, "steps": 8, "path": "/x/a.png"}
+    twin = dict(fox, seed=8)  # another image with the same settings but its seed
+
+    async def main() -> None:
+        app = PanelApp()
+        async with app.run_test(size=(60, 20)) as pilot:
+            panel = app.query_one(MetadataPanel)
+            panel.show(fox)
+            await pilot.pause()
+            drawn: list[int] = []
+            render_line = panel.render_line
+
+            def counting(y: int) -> Any:
+                drawn.append(y)
+                return render_line(y)
+
+            panel.render_line = counting  # type: ignore[method-assign]
+            panel.show(twin)
+            await pilot.pause()
+            seed_line = str(panel.content).splitlines().index("seed: 8")
+            assert sorted(set(drawn)) == [seed_line]
+            assert panel._lines()[seed_line].text.rstrip() == "seed: 8"
+
+    asyncio.run(main())

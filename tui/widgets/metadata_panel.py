@@ -13,6 +13,7 @@ from typing import Any
 
 from rich.text import Text
 from textual.content import Content
+from textual.geometry import Region
 from textual.strip import Strip
 from textual.visual import Visual
 from textual.widget import Widget
@@ -89,18 +90,35 @@ class MetadataPanel(Widget):
         self.content: Text = metadata_text(None)
         self._source: tuple[Any, str | None] = (None, None)
         self._drawn: OrderedDict[tuple[Any, ...], tuple[Any, list[Strip]]] = OrderedDict()
+        self._shown: list[Strip] | None = None  # the lines last drawn, for partial redraws
 
     def show(self, meta: dict[str, Any] | None, problem: str | None = None) -> None:
-        """Show `meta` (a dict from the store, or None) with `problem` first, if any."""
+        """Show `meta` (a dict from the store, or None) with `problem` first, if any.
+
+        Only the lines that differ from those on screen are redrawn (two images' panels mostly
+        share their labels and settings): each redrawn line costs Textual ~0.2 ms here.
+        """
         self._source = (meta, problem)
         self.content = metadata_text(meta, problem)
-        self.refresh()
+        width, height = self.size
+        shown = self._shown
+        if shown is None or not width or self.text_selection is not None:
+            self.refresh()
+            return
+        lines = self._lines()
+        changed = [
+            Region(0, y, width, 1)
+            for y in range(height)
+            if (shown[y] if y < len(shown) else None) != (lines[y] if y < len(lines) else None)
+        ]
+        if changed:
+            self.refresh(*changed)
 
     def render(self) -> Content:
         return Content.from_rich_text(self.content)
 
     def render_line(self, y: int) -> Strip:
-        lines = self._lines()
+        lines = self._shown = self._lines()
         if y < len(lines):
             return lines[y]
         return Strip.blank(self.size.width, self.visual_style.rich_style)
