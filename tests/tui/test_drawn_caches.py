@@ -106,3 +106,15 @@ def test_metadata_panel_redraws_only_the_lines_that_changed() -> None:
             assert panel._lines()[seed_line].text.rstrip() == "seed: 8"
 
     asyncio.run(main())
+
+
+def test_halfcell_rows_merge_runs_of_equal_cells() -> None:
+    image = Image.new("RGB", (8, 4), (200, 0, 0))
+    image.paste((0, 0, 200), (4, 0, 8, 4))  # right half blue
+    strips = halfcell_strips(image, (8, 2))
+    assert len(strips) == 2
+    for strip in strips:
+        segments = [s for s in strip if s.text]
+        assert [s.text for s in segments] == ["▀" * 4, "▀" * 4]
+        colours = [(s.style.color.triplet, s.style.bgcolor.triplet) for s in segments]
+        assert colours == [((200, 0, 0), (200, 0, 0)), ((0, 0, 200), (0, 0, 200))]

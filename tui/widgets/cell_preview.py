@@ -45,6 +45,7 @@ def halfcell_strips(image: Image.Image, cells: tuple[int, int]) -> list[Strip]:
 
     Styles are made with `Style.from_color` (rich's fast path) and shared per colour pair within
     one build: `Style(color=Color.from_rgb(...))` per cell cost ~60 ms for a 46x20 box here.
+    Runs of equal cells become one segment.
     """
     columns, rows = cells
     if columns < 1 or rows < 1:
@@ -73,12 +74,20 @@ def halfcell_strips(image: Image.Image, cells: tuple[int, int]) -> list[Strip]:
         upper = data[y * row_bytes : (y + 1) * row_bytes]
         lower = data[(y + 1) * row_bytes : (y + 2) * row_bytes]
         segments = [Segment(" " * pad_left)] if pad_left else []
-        for x in range(0, row_bytes, 3):
+        run_style, run = None, 0  # equal neighbours share one segment: Textual's per-line
+        for x in range(0, row_bytes, 3):  # work (style, crop, filters) is per segment
             key = (upper[x : x + 3], lower[x : x + 3])
             style = styles.get(key)
             if style is None:
                 style = styles[key] = Style.from_color(colour(key[0]), colour(key[1]))
-            segments.append(Segment("▀", style))
+            if style is run_style:
+                run += 1
+                continue
+            if run:
+                segments.append(Segment("▀" * run, run_style))
+            run_style, run = style, 1
+        if run:
+            segments.append(Segment("▀" * run, run_style))
         strips.append(Strip(segments).adjust_cell_length(columns))
     return strips + [blank] * (rows - len(strips))
 
