@@ -78,8 +78,8 @@ class MetadataPanel(Widget):
     """Shows `metadata_text` for the selected image.
 
     Laying text out is the dearest part of a history move (~5 ms for 20 lines here, more than
-    the picture), so the drawn lines of recently shown images are kept: moving back to one
-    draws nothing new. `content` is the shown `Text`.
+    the picture), so the drawn lines of recently shown images are kept (per size, style and
+    text selection): moving back to one draws nothing new. `content` is the shown `Text`.
     """
 
     DEFAULT_CSS = "MetadataPanel { height: auto; }"
@@ -102,7 +102,7 @@ class MetadataPanel(Widget):
         self.content = metadata_text(meta, problem)
         width, height = self.size
         shown = self._shown
-        if shown is None or not width or self.text_selection is not None:
+        if shown is None or not width:
             self.refresh()
             return
         lines = self._lines()
@@ -128,9 +128,9 @@ class MetadataPanel(Widget):
         width, height = self.size
         meta, problem = self._source
         style = self.visual_style
-        key = (id(meta), problem, width, height, style)
+        key = (id(meta), problem, width, height, style, self.text_selection)
         kept = self._drawn.get(key)
-        if kept is not None and kept[0] is meta and self.text_selection is None:
+        if kept is not None and kept[0] is meta:
             self._drawn.move_to_end(key)
             return kept[1]
         strips = Visual.to_strips(self, self.render(), width, height, style)
