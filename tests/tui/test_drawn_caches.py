@@ -10,7 +10,7 @@ from textual.app import App, ComposeResult
 from textual.visual import Visual
 
 from imagen_tui.tui.widgets import metadata_panel
-from imagen_tui.tui.widgets.cell_preview import BuiltStrips, halfcell_strips
+from imagen_tui.tui.widgets.cell_preview import BuiltStrips, CellPreview, halfcell_strips
 from imagen_tui.tui.widgets.metadata_panel import MetadataPanel
 
 
@@ -118,3 +118,41 @@ def test_halfcell_rows_merge_runs_of_equal_cells() -> None:
         assert [s.text for s in segments] == ["▀" * 4, "▀" * 4]
         colours = [(s.style.color.triplet, s.style.bgcolor.triplet) for s in segments]
         assert colours == [((200, 0, 0), (200, 0, 0)), ((0, 0, 200), (0, 0, 200))]
+
+
+class PreviewApp(App[None]):
+    CSS = "CellPreview { width: 10; height: 6; }"
+
+    def compose(self) -> ComposeResult:
+        yield CellPreview("halfcell", id="preview")
+
+
+def test_a_new_picture_redraws_only_rows_that_differ() -> None:
+    """Two wide pictures in a tall box share their blank padding rows: only the picture's row
+    is drawn again."""
+    red, blue = Image.new("RGB", (8, 2), (200, 0, 0)), Image.new("RGB", (8, 2), (0, 0, 200))
+
+    async def main() -> None:
+        app = PreviewApp()
+        async with app.run_test(size=(20, 8)) as pilot:
+            preview = app.query_one(CellPreview)
+            preview.show(red)
+            await pilot.pause()
+            drawn: list[int] = []
+            render_line = preview.render_line
+
+            def counting(y: int) -> Any:
+                drawn.append(y)
+                return render_line(y)
+
+            preview.render_line = counting  # type: ignore[method-assign]
+            preview.show(blue)
+            await pilot.pause()
+            picture_rows = [y for y in range(6) if "▀" in render_line(y).text]
+            assert picture_rows == [2] and sorted(set(drawn)) == picture_rows
+            assert preview.image is blue
+            preview.show(None)  # a notice: everything is drawn again
+            await pilot.pause()
+            assert sorted(set(drawn)) == list(range(6))
+
+    asyncio.run(main())

@@ -18,7 +18,7 @@ from rich.color import Color
 from rich.segment import Segment
 from rich.style import Style
 from textual import work
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.strip import Strip
 from textual.widget import Widget
 from textual.worker import get_current_worker
@@ -167,9 +167,30 @@ class CellPreview(ReportsWorkerErrors, Widget):
             self._decode(Path(source))
             return
         else:  # a PIL image (PIL is imported only once there is one)
-            self.image, self.notice = source, ""
+            self._replace_image(source)
+            return
         self._strips, self._built_for = [], (0, 0)
         self.refresh()
+
+    def _replace_image(self, image: Image.Image) -> None:
+        """Show `image`, redrawing only the rows that differ from the picture on screen (the
+        padding rows of two pictures of one shape are equal): Textual's work is per row."""
+        size = (self.size.width, self.size.height)
+        shown = self._strips if self.image is not None and self._built_for == size else None
+        self.image, self.notice = image, ""
+        if shown is None or not size[0] or not size[1]:
+            self._strips, self._built_for = [], (0, 0)
+            self.refresh()
+            return
+        self._strips, self._built_for = self._built.get(image, size), size
+        changed = [
+            Region(0, y, size[0], 1)
+            for y in range(size[1])
+            if (shown[y] if y < len(shown) else None)
+            != (self._strips[y] if y < len(self._strips) else None)
+        ]
+        if changed:
+            self.refresh(*changed)
 
     def show_notice(self, text: str) -> None:
         """Replace the image with a one-line message (e.g. why it cannot be shown)."""
