@@ -11,7 +11,6 @@ import io
 from pathlib import Path
 from typing import Any
 
-from PIL import Image
 from textual import work
 from textual.worker import get_current_worker
 
@@ -48,7 +47,7 @@ class LiveJobs:
         self.main.query_one(JobList).upsert(jobs)
 
     def _rows_polled(self, rows: list[Any]) -> None:
-        self.main.query_one(HistoryPane).store_changed()
+        self.main.query_one(HistoryPane).store_changed(row.path for row in rows)
 
     def _on_engine_event(self, event: JobEvent) -> None:
         self.call_next(self._engine_event, event)
@@ -69,6 +68,8 @@ class LiveJobs:
 
     def _show_stream(self, data: bytes) -> None:
         try:
+            from PIL import Image  # deferred: not needed for the first frame
+
             with Image.open(io.BytesIO(data)) as im:
                 image = im.convert("RGB")
         except Exception:  # a broken partial image is skipped; the next one may do

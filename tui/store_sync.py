@@ -11,6 +11,7 @@ Two loops, both started by the app as workers:
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -34,14 +35,23 @@ class StoreSync:
         self._seen_lock = threading.Lock()
 
     def poll_once(self) -> tuple[list[Any], list[Any]]:
-        """(changed jobs, changed image rows) since the last call. Blocking."""
+        """(changed jobs, changed image rows) since the last call. Blocking.
+
+        The store answers in batches (500 rows, 1000 jobs); a run of batches is read to its end,
+        or until `interval` seconds have passed, and reported as one change. The first poll sees
+        the whole library as changed: one batch per poll made a 10,000-image start-up reload the
+        list 20 times over 10 s and forget the preview cache each time.
+        """
         with self._seen_lock:
             files, self._seen_files = self._seen_files, set()
         if files:  # dropped in by other tools or by hand: index what the index does not know
             self.engine.history.index_new([Path(f) for f in sorted(files)])
-        jobs, self.job_cursor = self.engine.jobs_changed_since(self.job_cursor)
-        rows, self.history_cursor = self.engine.history.changed_since(self.history_cursor)
-        return list(jobs), list(rows)
+        deadline = time.monotonic() + self.interval
+        jobs, self.job_cursor = drain(self.engine.jobs_changed_since, self.job_cursor, deadline)
+        rows, self.history_cursor = drain(
+            self.engine.history.changed_since, self.history_cursor, deadline
+        )
+        return jobs, rows
 
     def poll(
         self,
@@ -86,6 +96,20 @@ class StoreSync:
     def close(self) -> None:
         self.stop.set()
         self.wake.set()
+
+
+def drain(
+    changed_since: Callable[[Any], tuple[Any, Any]], cursor: Any, deadline: float
+) -> tuple[list[Any], Any]:
+    """Every change after `cursor` that `changed_since(cursor) -> (changes, next_cursor)` gives
+    batch by batch, until a batch is empty or `time.monotonic()` passes `deadline`; returns the
+    changes and the cursor to pass next time."""
+    changes: list[Any] = []
+    while True:
+        batch, cursor = changed_since(cursor)
+        changes.extend(batch)
+        if not batch or time.monotonic() >= deadline:
+            return changes, cursor
 
 
 def _is_image(change: Any, path: str) -> bool:

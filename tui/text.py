@@ -7,7 +7,7 @@ is one line. Widgets get `rich.text.Text` or plain segments, never markup, so `[
 
 from __future__ import annotations
 
-from imagen_tui.backends import slugify, visible
+from imagen_tui.backends import visible
 
 
 def safe(text: object) -> str:
@@ -29,4 +29,6 @@ def excerpt(text: object, width: int) -> str:
 def slug(text: object, max_len: int = 40) -> str:
     """The engine's slug of `text` (ASCII `[a-z0-9-]`, never empty): the `img:<slug>` name that
     `--once --preview` also uses, so both faces reuse the same tmux window."""
+    from imagen_tui.backends import slugify  # deferred: the store's file naming, not drawing
+
     return slugify(str(text or ""), max_len)

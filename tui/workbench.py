@@ -23,13 +23,15 @@ def run_workbench(config_path: str | Path | None = None, *, preview: str | None 
 
     from .app import WorkbenchApp
     from .graphics.startup import detect_graphics
-    from .widgets.image_preview import ImagePreview
 
     # What the terminal can draw, asked before Textual owns the terminal (bounded; keys typed
     # meanwhile are handed back and replayed). IMAGEN_RENDERER is honoured here; the config's
     # `[preview] renderer` is applied when the engine opens.
     startup = detect_graphics(None, None, paths.state_dir())
-    ImagePreview.configure(startup.decision, startup.cell_px)
+    if startup.decision.renderer in ("kitty", "sixel"):  # else half cells: no ImagePreview
+        from .widgets.image_preview import ImagePreview
+
+        ImagePreview.configure(startup.decision, startup.cell_px)
     # The engine opens in a thread after the first frame (loading the config costs about as
     # much as importing Textual); a bad config ends the app and is reported here, exit code 2.
     app = WorkbenchApp(open_engine=lambda: Engine.open(config_path, overrides=overrides))

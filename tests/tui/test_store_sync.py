@@ -5,7 +5,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any
 
-from imagen_tui.tui.store_sync import StoreSync
+from imagen_tui.tui.store_sync import StoreSync, drain
 
 
 class Store:
@@ -46,3 +46,43 @@ def test_close_stops_the_loop() -> None:
     sync.close()
     sync.poll(lambda j: None, lambda r: None, lambda e: None, lambda: False)  # returns at once
     assert sync.stop.is_set()
+
+
+class Batches:
+    """A store that answers `changed_since` in batches of 3, like the index's 500-row pages."""
+
+    def __init__(self, rows: int) -> None:
+        self.calls: list[int] = []
+        self.rows = list(range(1, rows + 1))
+        self.history = SimpleNamespace(changed_since=self.changed_since)
+
+    def changed_since(self, cursor: int) -> tuple[list[int], int]:
+        self.calls.append(cursor)
+        batch = [r for r in self.rows if r > cursor][:3]
+        return batch, batch[-1] if batch else cursor
+
+    def jobs_changed_since(self, cursor: float) -> tuple[list[Any], float]:
+        return [], cursor
+
+
+def test_a_run_of_batches_is_reported_as_one_change() -> None:
+    """Start-up sees the whole library as changed: one report, not one per batch per poll."""
+    store = Batches(10)
+    sync = StoreSync(store, interval=60)
+    reports: list[list[Any]] = []
+
+    def once() -> bool:  # one round: `close` ends the loop after it
+        sync.close()
+        return False
+
+    sync.poll(lambda jobs: None, reports.append, lambda e: None, once)
+    assert reports == [list(range(1, 11))]
+    assert store.calls == [0, 3, 6, 9, 10] and sync.history_cursor == 10
+
+
+def test_drain_stops_at_the_deadline_and_resumes_from_its_cursor() -> None:
+    store = Batches(10)
+    changes, cursor = drain(store.changed_since, 0, deadline=0.0)  # already past: one batch
+    assert changes == [1, 2, 3] and cursor == 3
+    rest, cursor = drain(store.changed_since, cursor, deadline=float("inf"))
+    assert rest == list(range(4, 11)) and cursor == 10

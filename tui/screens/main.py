@@ -38,6 +38,9 @@ class MainScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         """The panes, empty: `configure` fills them once the engine is open."""
+        # Size classes before any pane exists: set on mount, a screen class restyled every
+        # widget once more (~50 ms of the first frame here).
+        self._layout(*self.app.size, update=False)
         with Container(id="workbench"):
             with Vertical(id="left"):
                 with Vertical(id="editor-pane", classes="pane") as pane:
@@ -66,10 +69,12 @@ class MainScreen(Screen[None]):
     def on_resize(self, event: Resize) -> None:
         self._layout(event.size.width, event.size.height)
 
-    def _layout(self, width: int, height: int) -> None:
-        self.set_class(width < COMPACT_BELOW, "-compact")
-        self.set_class(width >= WIDE_FROM, "-wide")
-        self.set_class(width < TINY_BELOW[0] or height < TINY_BELOW[1], "-tiny")
+    def _layout(self, width: int, height: int, *, update: bool = True) -> None:
+        """Classes for the pane arrangement at `width` x `height` cells (no-ops if unchanged)."""
+        self.set_class(width < COMPACT_BELOW, "-compact", update=update)
+        self.set_class(width >= WIDE_FROM, "-wide", update=update)
+        tiny = width < TINY_BELOW[0] or height < TINY_BELOW[1]
+        self.set_class(tiny, "-tiny", update=update)
 
     def configure(self, engine: Any, renderer: str, prepare: Any) -> None:
         """Give the panes what the engine knows: backends, styles, the history store."""

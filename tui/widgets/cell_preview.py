@@ -9,14 +9,16 @@ have `renderer` and `show(path_or_pil)`; `make_preview` picks one.
 
 from __future__ import annotations
 
+import sys
+from collections import OrderedDict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from PIL import Image
 from rich.color import Color
 from rich.segment import Segment
 from rich.style import Style
 from textual import work
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.strip import Strip
 from textual.widget import Widget
 from textual.worker import get_current_worker
@@ -24,7 +26,11 @@ from textual.worker import get_current_worker
 from imagen_tui.tui.text import safe
 from imagen_tui.tui.widgets.worker_errors import ReportsWorkerErrors
 
+if TYPE_CHECKING:
+    from PIL import Image
+
 RENDERERS = ("auto", "kitty", "sixel", "halfcell", "unicode", "off")
+BUILT_CELLS_KEPT = 50_000  # cells of built previews kept for revisits (~180 B a cell in a photo)
 
 
 def fit(size: tuple[int, int], box: tuple[int, int]) -> tuple[int, int]:
@@ -39,12 +45,15 @@ def halfcell_strips(image: Image.Image, cells: tuple[int, int]) -> list[Strip]:
 
     Styles are made with `Style.from_color` (rich's fast path) and shared per colour pair within
     one build: `Style(color=Color.from_rgb(...))` per cell cost ~60 ms for a 46x20 box here.
+    Runs of equal cells become one segment.
     """
     columns, rows = cells
     if columns < 1 or rows < 1:
         return []
     width, height = fit(image.size, (columns, rows * 2))
     height += height % 2
+    from PIL import Image  # loaded by then: `image` is one
+
     pixels = image.convert("RGB").resize((width, height), Image.Resampling.BILINEAR)
     data = pixels.tobytes()
     pad_left = (columns - width) // 2
@@ -65,14 +74,58 @@ def halfcell_strips(image: Image.Image, cells: tuple[int, int]) -> list[Strip]:
         upper = data[y * row_bytes : (y + 1) * row_bytes]
         lower = data[(y + 1) * row_bytes : (y + 2) * row_bytes]
         segments = [Segment(" " * pad_left)] if pad_left else []
-        for x in range(0, row_bytes, 3):
+        run_style, run = None, 0  # equal neighbours share one segment: Textual's per-line
+        for x in range(0, row_bytes, 3):  # work (style, crop, filters) is per segment
             key = (upper[x : x + 3], lower[x : x + 3])
             style = styles.get(key)
             if style is None:
                 style = styles[key] = Style.from_color(colour(key[0]), colour(key[1]))
-            segments.append(Segment("▀", style))
+            if style is run_style:
+                run += 1
+                continue
+            if run:
+                segments.append(Segment("▀" * run, run_style))
+            run_style, run = style, 1
+        if run:
+            segments.append(Segment("▀" * run, run_style))
         strips.append(Strip(segments).adjust_cell_length(columns))
     return strips + [blank] * (rows - len(strips))
+
+
+class BuiltStrips:
+    """The half-cell strips of recently shown images, so that showing one again (moving back
+    through history) costs no rebuild: a least-recently-used cache bounded in cells.
+
+    Keyed by image identity: PIL images are unhashable, and each entry keeps its image alive,
+    so an `id` is never reused while its entry exists.
+    """
+
+    def __init__(self, max_cells: int) -> None:
+        self.max_cells = max_cells
+        self.cells = 0
+        self._entries: OrderedDict[int, tuple[Image.Image, tuple[int, int], list[Strip]]] = (
+            OrderedDict()
+        )
+
+    def get(self, image: Image.Image, cells: tuple[int, int]) -> list[Strip]:
+        """The strips of `image` in a box of `cells` (columns, rows): kept ones, or built now."""
+        key = id(image)
+        entry = self._entries.get(key)
+        if entry is not None and entry[0] is image and entry[1] == cells:
+            self._entries.move_to_end(key)
+            return entry[2]
+        strips = halfcell_strips(image, cells)
+        self._drop(key)
+        self._entries[key] = (image, cells, strips)
+        self.cells += cells[0] * cells[1]
+        while self.cells > self.max_cells and len(self._entries) > 1:
+            self._drop(next(iter(self._entries)))
+        return strips
+
+    def _drop(self, key: int) -> None:
+        entry = self._entries.pop(key, None)
+        if entry is not None:
+            self.cells -= entry[1][0] * entry[1][1]
 
 
 class CellPreview(ReportsWorkerErrors, Widget):
@@ -95,6 +148,7 @@ class CellPreview(ReportsWorkerErrors, Widget):
         self.notice = "No image selected." if self.renderer != "off" else "Preview is off."
         self._strips: list[Strip] = []
         self._built_for: tuple[int, int] = (0, 0)
+        self._built = BuiltStrips(BUILT_CELLS_KEPT)
 
     def set_renderer(self, renderer: str) -> None:
         """Switch renderer (the config is read after the first frame); `off` shows a notice."""
@@ -109,13 +163,34 @@ class CellPreview(ReportsWorkerErrors, Widget):
             self.notice = "Preview is off."
         elif source is None:
             self.image, self.notice = None, "No image selected."
-        elif isinstance(source, Image.Image):
-            self.image, self.notice = source, ""
-        else:
+        elif isinstance(source, Path | str):
             self._decode(Path(source))
+            return
+        else:  # a PIL image (PIL is imported only once there is one)
+            self._replace_image(source)
             return
         self._strips, self._built_for = [], (0, 0)
         self.refresh()
+
+    def _replace_image(self, image: Image.Image) -> None:
+        """Show `image`, redrawing only the rows that differ from the picture on screen (the
+        padding rows of two pictures of one shape are equal): Textual's work is per row."""
+        size = (self.size.width, self.size.height)
+        shown = self._strips if self.image is not None and self._built_for == size else None
+        self.image, self.notice = image, ""
+        if shown is None or not size[0] or not size[1]:
+            self._strips, self._built_for = [], (0, 0)
+            self.refresh()
+            return
+        self._strips, self._built_for = self._built.get(image, size), size
+        changed = [
+            Region(0, y, size[0], 1)
+            for y in range(size[1])
+            if (shown[y] if y < len(shown) else None)
+            != (self._strips[y] if y < len(self._strips) else None)
+        ]
+        if changed:
+            self.refresh(*changed)
 
     def show_notice(self, text: str) -> None:
         """Replace the image with a one-line message (e.g. why it cannot be shown)."""
@@ -126,6 +201,8 @@ class CellPreview(ReportsWorkerErrors, Widget):
     @work(thread=True, group="preview-decode", exclusive=True, exit_on_error=False)
     def _decode(self, path: Path) -> None:
         try:
+            from PIL import Image
+
             with Image.open(path) as im:
                 im.draft("RGB", (self.size.width * 2 or 160, self.size.height * 4 or 80))
                 im.thumbnail((max(8, self.size.width * 2), max(8, self.size.height * 4)))
@@ -143,13 +220,14 @@ class CellPreview(ReportsWorkerErrors, Widget):
     def render_line(self, y: int) -> Strip:
         width, height = self.size
         if self.image is None:
+            # `visual_style` is cached per style change; `rich_style` walks every ancestor on
+            # each call (~0.4 ms a line here, most of the first frame's preview cost).
+            style = self.visual_style.rich_style
             if y == height // 2:
-                return Strip([Segment(self.notice[:width], self.rich_style)]).adjust_cell_length(
-                    width, self.rich_style
-                )
-            return Strip.blank(width, self.rich_style)
+                return Strip([Segment(self.notice[:width], style)]).adjust_cell_length(width, style)
+            return Strip.blank(width, style)
         if self._built_for != (width, height):
-            self._strips = halfcell_strips(self.image, (width, height))
+            self._strips = self._built.get(self.image, (width, height))
             self._built_for = (width, height)
         return self._strips[y] if y < len(self._strips) else Strip.blank(width)
 
@@ -163,12 +241,11 @@ def make_preview(
     """The preview widget: `ImagePreview` (kitty placeholders, sixel; also through tmux) when
     the terminal was found to draw real pixels, else this fast half-cell one (no probe, ~4 ms a
     frame), which is what ImagePreview itself would fall back to."""
-    from imagen_tui.tui.widgets.image_preview import ImagePreview
-
-    if ImagePreview.decided_renderer() in ("kitty", "sixel") and renderer in (
-        "auto",
-        "kitty",
-        "sixel",
-    ):
-        return ImagePreview(renderer=renderer, id=id, classes=classes)  # type: ignore[return-value]
+    # A kitty/sixel decision only exists through `ImagePreview.configure()` (before App.run());
+    # when that module was never imported there is none, and importing it (PIL, kitty, sixel:
+    # ~45 ms of the first frame here) would only tell us so.
+    module = sys.modules.get("imagen_tui.tui.widgets.image_preview")
+    decided = module.ImagePreview.decided_renderer() if module is not None else None
+    if decided in ("kitty", "sixel") and renderer in ("auto", "kitty", "sixel"):
+        return module.ImagePreview(renderer=renderer, id=id, classes=classes)  # type: ignore[union-attr, no-any-return]
     return CellPreview(renderer, id=id, classes=classes)

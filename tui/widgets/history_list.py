@@ -175,7 +175,7 @@ class HistoryList(ReportsWorkerErrors, ScrollView, can_focus=True):
         index = self.scroll_offset.y + y
         width = self.scrollable_content_region.width
         if index >= self.count:
-            return Strip.blank(width, self.rich_style)
+            return Strip.blank(width, self.visual_style.rich_style)  # cached; rich_style is not
         row = self.pages.row(index)
         if row is None:
             self._need(self.pages.page_of(index))

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import json
 from collections import OrderedDict
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from PIL import Image
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -21,13 +21,16 @@ from textual.containers import Container, Vertical
 from textual.widgets import Input, Static
 from textual.worker import get_current_worker
 
-from imagen_tui.backends import HistoryStore, ImagenTuiError
+from imagen_tui.backends import ImagenTuiError
 from imagen_tui.tui import bindings
 from imagen_tui.tui.text import safe
 from imagen_tui.tui.widgets.cell_preview import make_preview
 from imagen_tui.tui.widgets.history_list import HistoryList
 from imagen_tui.tui.widgets.metadata_panel import MetadataPanel
 from imagen_tui.tui.widgets.worker_errors import ReportsWorkerErrors
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 CACHE_SIZE = 128  # decoded thumbnails kept for instant moves (~20 KB each at 80x80)
 
@@ -69,6 +72,7 @@ class HistoryPane(ReportsWorkerErrors, Container):
         self.favourites = False
         self.trashed = False
         self.last_trashed: Path | None = None
+        self._status_base = ""
         self._thumbs: OrderedDict[Path, tuple[Image.Image | None, dict | None, str | None]] = (
             OrderedDict()
         )
@@ -80,10 +84,10 @@ class HistoryPane(ReportsWorkerErrors, Container):
             yield Static("", id="history-status", markup=False)
         with Container(id="history-view"):
             yield make_preview(self.renderer, id="preview", classes="preview")
-            yield MetadataPanel(id="metadata", markup=False)
+            yield MetadataPanel(id="metadata")
 
     def on_mount(self) -> None:
-        self.list.on_cursor = self._show_row
+        self.list.on_cursor = self._cursor_moved
         self._show_row(None)
 
     @property
@@ -103,9 +107,17 @@ class HistoryPane(ReportsWorkerErrors, Container):
         self.list.set_source(fetch, lambda: self.history.count(q, favourites=fav, trashed=tr))
         self._status()
 
-    def store_changed(self) -> None:
-        """New or changed rows exist: reload, keeping the selection; drop stale previews."""
-        self._thumbs.clear()
+    def store_changed(self, paths: Iterable[Path | str] | None = None) -> None:
+        """New or changed rows exist: reload, keeping the selection; drop stale previews.
+
+        `paths` are the images that changed (their cached previews are dropped); None drops
+        every cached preview. Unchanged images keep theirs, so moves stay instant meanwhile.
+        """
+        if paths is None:
+            self._thumbs.clear()
+        else:
+            for path in paths:
+                self._thumbs.pop(Path(path), None)
         self.list.refresh_rows()
 
     def _status(self) -> None:
@@ -114,16 +126,22 @@ class HistoryPane(ReportsWorkerErrors, Container):
             parts.append("favourites")
         if self.query_text:
             parts.append(f"matching “{safe(self.query_text)}”")
-        self.query_one("#history-status", Static).update(" · ".join(parts))
+        self._status_base = " · ".join(parts)
+        self.query_one("#history-status", Static).update(self._status_base)
 
-    @on(HistoryList.Highlighted)
-    def _count_status(self, event: HistoryList.Highlighted) -> None:
+    def _count_status(self) -> None:
         lst = self.list
         where = f"{lst.cursor + 1}/{lst.count}" if lst.count else "empty"
-        base = str(self.query_one("#history-status", Static).content).split(" — ")[0]
-        self.query_one("#history-status", Static).update(f"{base} — {where}", layout=False)
+        status = self.query_one("#history-status", Static)
+        status.update(f"{self._status_base} — {where}", layout=False)
 
     # -- preview --------------------------------------------------------------------------
+
+    def _cursor_moved(self, row: Any) -> None:
+        """The list's cursor moved (called in the key's own call stack, not from a message):
+        the position, preview and metadata change in the same frame as the list."""
+        self._count_status()
+        self._show_row(row)
 
     def _show_row(self, row: Any) -> None:
         preview = self.query_one("#preview")
@@ -149,6 +167,8 @@ class HistoryPane(ReportsWorkerErrors, Container):
     def _load_preview(self, path: Path, box: tuple[int, int]) -> None:
         image, meta, problem = None, None, None
         try:
+            from PIL import Image  # deferred: the first frame shows no picture
+
             with Image.open(self.history.thumbnail(path, *box)) as thumb:
                 image = thumb.convert("RGB")
         except Exception as exc:  # unreadable image: say so in the preview
@@ -193,6 +213,8 @@ class HistoryPane(ReportsWorkerErrors, Container):
     def _search(self, event: Input.Submitted) -> None:
         query = event.value.strip() or None
         if query is not None:
+            from imagen_tui.backends import HistoryStore  # deferred: the store's modules
+
             try:
                 HistoryStore.check_query(query)
             except ImagenTuiError as exc:  # e.g. `--`: say why once, keep the list as it is
@@ -258,11 +280,11 @@ class HistoryPane(ReportsWorkerErrors, Container):
         except Exception as exc:  # store errors become a notification
             self.app.call_from_thread(self.app.notify, safe(exc), severity="error", markup=False)
             return
-        self.app.call_from_thread(self._mutated, done)
+        self.app.call_from_thread(self._mutated, done, path)
 
-    def _mutated(self, message: str) -> None:
+    def _mutated(self, message: str, path: Path) -> None:
         self.app.notify(message, markup=False, timeout=3)
-        self.store_changed()
+        self.store_changed([path])
 
     def action_rerun(self) -> None:
         self._with_request("rerun")

@@ -104,7 +104,7 @@ class JobList(ScrollView, can_focus=True):
         index = self.scroll_offset.y + y
         width = self.scrollable_content_region.width
         if index >= len(self.order):
-            return Strip.blank(width, self.rich_style)
+            return Strip.blank(width, self.visual_style.rich_style)  # cached; rich_style is not
         job = self.jobs[self.order[index]]
         line = job_line(job, time.time(), self.tick)
         style = self.get_component_rich_style(f"job-list--{line.state}")
