@@ -163,7 +163,7 @@ def test_same_slug_reuses_window(server: Server, tmp_path: Path) -> None:
 def test_other_slug_makes_another_window(server: Server, tmp_path: Path) -> None:
     a = tmux.open_image_window(tmp_path / "a.png", "cat", env=server.env, argv=SLEEP)
     b = tmux.open_image_window(tmp_path / "b.png", "dog", env=server.env, argv=SLEEP)
-    assert a.ok and b.ok
+    assert a.ok and b.ok, (a.error, b.error)
     assert a.window_id != b.window_id
     assert sorted(w[1] for w in server.windows())[1:] == ["img:cat", "img:dog"]
 
@@ -201,12 +201,12 @@ def test_a_viewer_that_quits_closes_its_window_one_that_fails_stays(
 ) -> None:
     # The sleeps stand for the viewer's start-up: the window is tagged long before it quits.
     quits = tmux.open_image_window(
-        tmp_path / "a.png", "quits", env=server.env, argv=["sh", "-c", "sleep 2; exit 0"]
+        tmp_path / "a.png", "quits", env=server.env, argv=["sh", "-c", "sleep 6; exit 0"]
     )
     fails = tmux.open_image_window(
-        tmp_path / "b.png", "fails", env=server.env, argv=["sh", "-c", "sleep 2; exit 3"]
+        tmp_path / "b.png", "fails", env=server.env, argv=["sh", "-c", "sleep 6; exit 3"]
     )
-    assert quits.ok and fails.ok
+    assert quits.ok and fails.ok, (quits.error, fails.error)
     wait_for(lambda: len(server.windows()) == 2, timeout=20)
     time.sleep(0.3)  # and it stays so
     names = [w[1] for w in server.windows()]
