@@ -332,11 +332,11 @@ class _KnownKeys:
 def _env_arrays(tree: dict[str, Any], problems: Problems, known: _KnownKeys) -> None:
     """An IMAGEN_* variable for a list key holds a TOML array (`["~/a", "~/b"]`): parsed here,
     in place; one that does not is a problem (and its key is dropped, so it is reported once)."""
-    import tomllib
-
     for path, origin in problems.origins.items():
         if not origin.startswith("environment ") or get_origin(known.annotation(path)) is not list:
             continue
+        import tomllib  # only for such a variable
+
         node: Any = tree
         for part in path[:-1]:
             node = node[part]

@@ -35,7 +35,8 @@ def limit(text: str) -> int:
 
 def run(argv: Sequence[str]) -> int:
     parser = Parser(prog=PROG)
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
+    # prog given: argparse would build a HelpFormatter (and import shutil) just to compute it
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser, prog=PROG)
     p = sub.add_parser("backends", help="list backend types and configured instances")
     p.add_argument("name", nargs="?", help="a type or instance: show the options it accepts")
     p.add_argument("--config", metavar="PATH")
