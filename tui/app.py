@@ -17,6 +17,7 @@ from typing import Any
 from textual import events, work
 from textual.app import App
 from textual.binding import Binding
+from textual.driver import Driver
 from textual.theme import Theme
 from textual.worker import Worker, WorkerState
 
@@ -25,7 +26,7 @@ from imagen_tui.backends import (
     GenerationRequest,
     ImagenTuiError,
 )
-from imagen_tui.tui import bindings, clipboard, tmux, ui_state
+from imagen_tui.tui import bindings, clipboard, input_driver, tmux, ui_state
 from imagen_tui.tui.commands import WorkbenchCommands
 from imagen_tui.tui.live_jobs import LiveJobs
 from imagen_tui.tui.recipe import once_command
@@ -107,6 +108,10 @@ class WorkbenchApp(LiveJobs, App[int]):
         self._install_themes()
 
     # -- start-up -------------------------------------------------------------------------
+
+    def get_driver_class(self) -> type[Driver]:
+        """Textual's driver, reading input with a parser whose pastes are only text."""
+        return input_driver.driver_class(self)
 
     def get_default_screen(self) -> MainScreen:
         return MainScreen(self.renderer, self.prompt_history)

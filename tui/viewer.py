@@ -12,9 +12,11 @@ from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Container, Horizontal, VerticalScroll
+from textual.driver import Driver
 from textual.widgets import Footer, Header, Static
 
 from imagen_tui.backends import Engine, HistoryStore, ImagenTuiError, one_line, visible
+from imagen_tui.tui import input_driver
 from imagen_tui.tui.graphics.detect import RENDERERS
 from imagen_tui.tui.graphics.startup import Startup, detect_graphics
 from imagen_tui.tui.widgets.image_preview import ImagePreview
@@ -118,6 +120,10 @@ class ViewerApp(App[None]):
     def current(self) -> Path:
         """The image on screen."""
         return self.images[self.index]
+
+    def get_driver_class(self) -> type[Driver]:
+        """Textual's driver, reading input with a parser whose pastes are only text."""
+        return input_driver.driver_class(self)
 
     def compose(self) -> ComposeResult:
         yield Header()
