@@ -231,7 +231,8 @@ class WorkbenchApp(LiveJobs, App[int]):
         self.live_keymap = keymap
         self.set_keymap(keymap)
         if problems:
-            self.notify("Config [keys]: " + "; ".join(problems), severity="warning", markup=False)
+            text = "\n".join(safe(p) for p in problems)
+            self.notify(text, title="Config [keys]", severity="warning", markup=False, timeout=15)
 
     @work(group="engine-start", exit_on_error=False)
     async def _start_engine(self) -> None:

@@ -39,8 +39,8 @@ def run(argv: Sequence[str]) -> int:
     p = sub.add_parser("backends", help="list backend types and configured instances")
     p.add_argument("name", nargs="?", help="a type or instance: show the options it accepts")
     p.add_argument("--config", metavar="PATH")
-    p = sub.add_parser("config", help="init | validate | path")
-    p.add_argument("action", choices=("init", "validate", "path"))
+    p = sub.add_parser("config", help="init | validate (or check) | path")
+    p.add_argument("action", choices=("init", "validate", "check", "path"))
     p.add_argument("path", nargs="?", help="config file (validate; default: the resolved one)")
     p.add_argument("--config", metavar="PATH")
     p = sub.add_parser("history", help="list, search and reindex generated images")
@@ -121,13 +121,22 @@ def cmd_config(opts: argparse.Namespace) -> int:
             return EXIT_OK
         fail(f"config error: {path} does not exist (create it: {PROG} config init > {path})")
         return EXIT_USAGE
-    problems = validate_file(path)
+    problems = validate_file(path) or _key_problems(path)
     for problem in problems:
         fail(f"config error: {problem}")
     if problems:
         return EXIT_USAGE
     print(f"{path}: ok")
     return EXIT_OK
+
+
+def _key_problems(path: Path) -> list[str]:
+    """What the workbench would refuse in `[keys]` (it keeps the defaults for those ids)."""
+    from imagen_tui.backends import load_config
+
+    from .bindings import validate_overrides
+
+    return validate_overrides(load_config(path).keys)[1]
 
 
 def cmd_backends(opts: argparse.Namespace) -> int:
