@@ -21,7 +21,7 @@ from imagen_tui.tui.widgets.key_bar import KeyBar
 from imagen_tui.tui.widgets.prompt_editor import PromptEditor
 
 COMPACT_BELOW = 100  # columns
-WIDE_FROM = 160  # columns: the editor's fields in four columns
+WIDE_FROM = 160  # columns: the job list shows the selected job's image beside it
 TINY_BELOW = (60, 20)  # columns, rows: only the focused pane is shown
 
 

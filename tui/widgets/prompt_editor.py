@@ -17,6 +17,7 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Grid, Horizontal, Vertical
+from textual.events import Resize
 from textual.message import Message
 from textual.timer import Timer
 from textual.widgets import Checkbox, Input, Label, Static, TextArea
@@ -35,6 +36,8 @@ from imagen_tui.tui.widgets.prompt_inputs import PromptArea, SafeInput
 
 CAPABILITY_FIELDS = {"negative": "negative", "seed": "seed", "steps": "steps"}
 CAPABILITY_FIELDS["references"] = "references"
+FIELD_CELLS = 23  # a field: label (8) + room for a value such as "‹1024x1024›" or a seed
+MAX_FIELD_COLUMNS = 4
 ESTIMATE_DELAY = 0.15  # seconds of quiet before the form is re-checked and priced
 FIELDS = ("prompt", "negative", "backend", "size", "seed", "steps", "style", "count", "references")
 
@@ -100,6 +103,14 @@ class PromptEditor(Vertical):
         yield Grid(id="fields")
         yield Vertical(id="refs-slot")
         yield Static("", id="cost", markup=False)
+
+    def on_resize(self, event: Resize) -> None:
+        """As many field columns as leave each field `FIELD_CELLS` wide (1 to 4)."""
+        columns = max(1, min(MAX_FIELD_COLUMNS, event.size.width // FIELD_CELLS))
+        grid = self.query_one("#fields", Grid)
+        if grid.styles.grid_size_columns != columns:
+            grid.styles.grid_size_columns = columns
+            grid.styles.grid_columns = " ".join(["1fr"] * columns)
 
     def _fields(self) -> list[Vertical]:
         return [
