@@ -230,6 +230,7 @@ class WorkbenchApp(LiveJobs, App[int]):
         keymap, problems = bindings.validate_overrides(overrides)
         self.live_keymap = keymap
         self.set_keymap(keymap)
+        self.main.show_keys(keymap)
         if problems:
             text = "\n".join(safe(p) for p in problems)
             self.notify(text, title="Config [keys]", severity="warning", markup=False, timeout=15)
@@ -323,7 +324,10 @@ class WorkbenchApp(LiveJobs, App[int]):
             self.main.focus_pane("editor")
 
     def action_help(self) -> None:
-        if not isinstance(self.screen, HelpScreen):
+        """Open the help screen; the help key closes it again (whatever key it is mapped to)."""
+        if isinstance(self.screen, HelpScreen):
+            self.pop_screen()
+        else:
             self.push_screen(HelpScreen(self.live_keymap))
 
     async def action_focus_pane(self, name: str) -> None:

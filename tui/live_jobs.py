@@ -101,7 +101,7 @@ class LiveJobs:
         """`o`: the image in a background `img:<slug>` window, reused for the same slug."""
         if not tmux.in_tmux(self.env):
             self.notify(
-                f"Not inside tmux: o opens img: windows from a tmux pane. "
+                "Not inside tmux: img: windows open from a tmux pane. "
                 f"Outside tmux run: imagen-tui view {safe(path)}",
                 severity="warning",
                 markup=False,

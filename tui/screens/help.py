@@ -33,9 +33,9 @@ def keymap_table(keymap: Mapping[str, str]) -> Table:
 
 
 class HelpScreen(ModalScreen[None]):
-    """Every key; escape, q or f1 closes it."""
+    """Every key; escape, q or the help key (the app's binding) closes it."""
 
-    BINDINGS = [Binding("escape,q,f1", "dismiss", "Close", id="help.close")]
+    BINDINGS = [Binding("escape,q", "dismiss", "Close", id="help.close")]
 
     def __init__(self, keymap: Mapping[str, str]) -> None:
         super().__init__()
@@ -43,5 +43,6 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help-body") as body:
-            body.border_title = "Keys (f1 / escape closes)"
+            key = bindings.key_label(self.keymap, "help")
+            body.border_title = f"Keys ({key} / escape closes)"
             yield Static(keymap_table(self.keymap), id="help-table")

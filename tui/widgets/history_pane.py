@@ -130,7 +130,7 @@ class HistoryPane(ReportsWorkerErrors, Container):
         meta = self.query_one("#metadata", MetadataPanel)
         if row is None:
             preview.show(None)  # type: ignore[attr-defined]
-            meta.show(None, "No images yet." if self.list.loaded else None)
+            meta.show(None, self._empty_text() if self.list.loaded else None)
             return
         path = Path(row.path)
         cached = self._thumbs.get(path)
@@ -140,6 +140,17 @@ class HistoryPane(ReportsWorkerErrors, Container):
             return
         meta.show({"prompt": row.prompt, "path": path.name})
         self._load_preview(path, self._box())
+
+    def _key(self, binding_id: str) -> str:
+        """The live key of `binding_id` (the config's `[keys]` may remap it)."""
+        return bindings.key_label(getattr(self.app, "live_keymap", {}), binding_id)
+
+    def _empty_text(self) -> str:
+        if self.trashed:
+            return f"The trash is empty ({self._key('history.trash_view')} shows all images)."
+        if self.query_text or self.favourites:
+            return "No image matches."
+        return f"No images yet: type a prompt and press {self._key('generate')}."
 
     def _box(self) -> tuple[int, int]:
         size = self.query_one("#preview").size
@@ -240,7 +251,10 @@ class HistoryPane(ReportsWorkerErrors, Container):
         elif self.last_trashed is not None:
             self._mutate("restore", self.last_trashed, None)
         else:
-            self.app.notify("Nothing to restore here (t shows the trash).", severity="warning")
+            trash = self._key("history.trash_view")
+            self.app.notify(
+                f"Nothing to restore here ({trash} shows the trash).", severity="warning"
+            )
 
     @work(thread=True, group="history-mutate", exit_on_error=False)
     def _mutate(self, what: str, path: Path, value: Any) -> None:
@@ -250,7 +264,7 @@ class HistoryPane(ReportsWorkerErrors, Container):
                 done = ("★ " if value else "☆ ") + safe(path.name)
             elif what == "trash":
                 self.last_trashed = self.history.trash(path)
-                done = f"Trashed {safe(path.name)} (u restores)"
+                done = f"Trashed {safe(path.name)} ({self._key('history.restore')} restores)"
             else:
                 restored = self.history.restore(path)
                 self.last_trashed = None
