@@ -191,8 +191,7 @@ class Config(BaseModel):
     library: LibraryConfig = Field(default_factory=LibraryConfig)
     """Folders of other tools' images, indexed in place."""
     keys: dict[str, Any] = Field(default_factory=dict)
-    """Key binding overrides: binding id = keys, e.g. generate = "ctrl+g" (ids: the help
-    screen, f1). The workbench checks each entry and keeps the default for a bad one."""
+    """Key overrides by binding id (the help screen lists the ids), e.g. generate = "f5"."""
     source: Path | None = Field(default=None, exclude=True)
     """The file this came from; None when there was none."""
     warnings: list[str] = Field(default_factory=list, exclude=True)

@@ -320,7 +320,15 @@ class WorkbenchApp(LiveJobs, App[int]):
             self.submit(request.replace(seed=None))
         else:
             editor = self.main.query_one(PromptEditor)
-            editor.load(request, reference=path if what == "reference" else None)
+            if what == "reference" and not request.prompt.strip():
+                # Another tool's image without a prompt: a reference for the prompt being written.
+                editor.add_reference(path)
+                self.notify(f"Added {safe(path.name)} as a reference.", timeout=3, markup=False)
+            else:
+                editor.load(request, reference=path if what == "reference" else None)
+                if not request.prompt.strip():
+                    self.notify(f"{safe(path.name)} has no prompt: its settings are loaded.",
+                                timeout=4, markup=False)  # fmt: skip
             self.main.focus_pane("editor")
 
     def action_help(self) -> None:

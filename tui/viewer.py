@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from pathlib import Path
@@ -63,20 +62,16 @@ def metadata_text(image: Path, history: HistoryStore | None = None) -> Text:
     if history is None:
         history = Engine.open().history
     sidecar = image.with_suffix(".json")
-    if sidecar.exists():
-        try:
-            data = json.loads(sidecar.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            return Text(f"Unreadable metadata in {sidecar.name}: {one_line(exc)}", style="italic")
-        if not isinstance(data, dict):
-            return Text(f"Unreadable metadata in {sidecar.name}: not a JSON object", style="italic")
     try:
         meta = history.metadata(image)
     except ImagenTuiError as exc:
         return Text(f"No metadata: {exc.message}", style="italic")
-    if not meta.get("prompt") and not sidecar.exists():
+    if not meta.get("prompt") and not sidecar.exists() and not meta.get("sidecar_problem"):
         return Text(f"No metadata: {sidecar.name} not found.", style="italic")
     text = Text()
+    if meta.get("sidecar_problem"):
+        problem = one_line(meta["sidecar_problem"])
+        text.append(f"sidecar unreadable: {sidecar.name}: {problem}\n", style="italic")
     for key in META_FIELDS:
         text.append(f"{key}: ", style="bold")
         text.append(_format(key, meta) + "\n")

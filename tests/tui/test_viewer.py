@@ -133,7 +133,16 @@ def test_missing_sidecar_is_reported(tmp_path: Path) -> None:
 def test_broken_sidecar_is_reported(tmp_path: Path) -> None:
     path = make_images(tmp_path, count=1)[0]
     path.with_suffix(".json").write_text("{not json")
-    assert str(viewer.metadata_text(path)).startswith("Unreadable metadata in img-1.json:")
+    text = str(viewer.metadata_text(path))
+    assert text.startswith("sidecar unreadable: img-1.json: not valid JSON")
+    assert "size: " in text  # the image's own facts are still shown
+
+
+def test_a_sidecar_nested_too_deeply_is_reported_not_a_crash(tmp_path: Path) -> None:
+    path = make_images(tmp_path, count=1)[0]
+    path.with_suffix(".json").write_text("[" * 100_000 + "]" * 100_000)
+    text = str(viewer.metadata_text(path))
+    assert text.startswith("sidecar unreadable: img-1.json: JSON nested too deeply")
 
 
 @pytest.mark.parametrize("content", [b"not a png at all", None], ids=["garbage", "missing"])

@@ -8,7 +8,6 @@ Keys per DESIGN.md: `/` search, `F` favourites only, `t` trash view, `f` `d` `u`
 
 from __future__ import annotations
 
-import json
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any
@@ -30,22 +29,6 @@ from imagen_tui.tui.widgets.metadata_panel import MetadataPanel
 from imagen_tui.tui.widgets.worker_errors import ReportsWorkerErrors
 
 CACHE_SIZE = 128  # decoded thumbnails kept for instant moves (~20 KB each at 80x80)
-
-
-def sidecar_problem(image: Path) -> str | None:
-    """Why the JSON sidecar beside `image` cannot be used, or None (absent or fine).
-
-    The engine's `metadata()` silently falls back to the embedded chunks; the user should still
-    learn that the file next to the image is broken. Blocking: call from a worker.
-    """
-    sidecar = image.with_suffix(".json")
-    try:
-        data = json.loads(sidecar.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError) as exc:
-        return f"Unreadable sidecar {sidecar.name}: {safe(exc)}"
-    return None if isinstance(data, dict) else f"Unreadable sidecar {sidecar.name}: not an object"
 
 
 class HistoryPane(ReportsWorkerErrors, Container):
@@ -171,7 +154,9 @@ class HistoryPane(ReportsWorkerErrors, Container):
         except Exception as exc:  # e.g. the image vanished: say so in the panel
             meta, problem = {}, problem or f"Unreadable metadata: {safe(exc)}"
         meta.setdefault("path", str(path))
-        problem = problem or sidecar_problem(path)
+        if meta.get("sidecar_problem"):  # the image is shown; its sidecar's problem beside it
+            sidecar = f"sidecar unreadable: {safe(meta['sidecar_problem'])}"
+            problem = f"{problem}\n{sidecar}" if problem else sidecar
         self.app.call_from_thread(self._arrived, path, image, meta, problem)
 
     def _arrived(self, path: Path, image: Any, meta: Any, problem: str | None) -> None:
@@ -296,17 +281,31 @@ class HistoryPane(ReportsWorkerErrors, Container):
 
     @work(thread=True, group="history-request", exit_on_error=False)
     def _load_request(self, what: str, path: Path) -> None:
+        """`r` `s` need a prompt; `e` loads whatever settings exist; `E` always adds the image."""
         try:
-            request = self.history.request_for(path)
-        except Exception as exc:  # e.g. an image without a recipe
-            message = f"Cannot re-use {path.name}: {safe(exc)}"
+            request = self.history.request_for(path, require_prompt=False)
+        except Exception as exc:  # e.g. the image vanished
+            message = f"Cannot re-use {safe(path.name)}: {safe(exc)}"
             self.app.call_from_thread(self.app.notify, message, severity="error", markup=False)
+            return
+        if not request.prompt.strip() and what in ("rerun", "vary"):
+            edit = self._key("history.edit")
+            message = (
+                f"Nothing to re-run: {safe(path.name)} has no prompt "
+                f"({edit} loads its settings into the editor)."
+            )
+            self.app.call_from_thread(self.app.notify, message, severity="warning", markup=False)
             return
         self.app.call_from_thread(self.app.use_request, what, request, path)  # type: ignore[attr-defined]
 
     def action_copy_prompt(self) -> None:
-        if (row := self._row()) is not None:
-            self.app.copy_text(row.prompt or "", "prompt")  # type: ignore[attr-defined]
+        if (row := self._row()) is None:
+            return
+        if not (row.prompt or "").strip():
+            message = f"Nothing to copy: {safe(Path(row.path).name)} has no prompt."
+            self.app.notify(message, severity="warning", markup=False)
+            return
+        self.app.copy_text(row.prompt, "prompt")  # type: ignore[attr-defined]
 
     def action_preview(self) -> None:
         if (row := self._row()) is not None:
