@@ -331,6 +331,11 @@ class WorkbenchApp(LiveJobs, App[int]):
                                 timeout=4, markup=False)  # fmt: skip
             self.main.focus_pane("editor")
 
+    def action_help_quit(self) -> None:
+        """ctrl+c: say which key quits (Textual's own looks for an action named `quit`)."""
+        key = bindings.key_label(self.live_keymap, "quit")
+        self.notify(f"Press {key} to quit.", title="Do you want to quit?", markup=False)
+
     def action_help(self) -> None:
         """Open the help screen; the help key closes it again (whatever key it is mapped to)."""
         if isinstance(self.screen, HelpScreen):

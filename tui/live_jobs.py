@@ -93,7 +93,8 @@ class LiveJobs:
     @work(thread=True, group="tmux-checks", exit_on_error=False)
     def _tmux_checks(self) -> None:
         tmux.reset_pane_title(env=self.env)
-        if tmux_notify.passthrough_off(self.env):
+        # The start-up advice already says how to get real pixels in tmux: say it once.
+        if tmux_notify.passthrough_off(self.env) and not getattr(self, "startup_advice", None):
             hint = tmux_notify.PASSTHROUGH_HINT
             self.call_from_thread(self.notify, hint, title="Previews", timeout=8, markup=False)
 

@@ -74,3 +74,28 @@ def test_remapped_keys_are_the_ones_every_text_names(tmp_path: Path) -> None:
         assert isinstance(app.screen, MainScreen)
 
     drive(app, steps)
+
+
+def test_ctrl_c_names_the_live_quit_key(tmp_path: Path) -> None:
+    folder = tmp_path / "images"
+    folder.mkdir()
+    app, _ = make_app(tmp_path, engine=FakeEngine(folder, keys={"quit": "f10"}))
+
+    async def steps(pilot: Pilot[Any]) -> None:
+        await pilot.press("ctrl+c")
+        await settle(pilot)
+        assert "Press f10 to quit." in notes(app) and app.is_running
+
+    drive(app, steps)
+
+
+def test_help_lists_the_fields_own_keys_too(tmp_path: Path) -> None:
+    app, _ = make_app(tmp_path)
+
+    async def steps(pilot: Pilot[Any]) -> None:
+        await pilot.press("f1")
+        table = app.screen.query_one("#help-table").content
+        keys = {str(cell) for cell in table.columns[0]._cells}
+        assert {"tab shift+tab", "← → space", "escape"} <= keys
+
+    drive(app, steps)

@@ -29,7 +29,20 @@ def keymap_table(keymap: Mapping[str, str]) -> Table:
         table.add_row(Text(scope, style="italic underline"), "", "")
         for spec in rows:
             table.add_row(bindings.display_keys(spec.keys), spec.description, spec.id)
+    table.add_row(Text("in the editor and lists (fixed keys)", style="italic underline"), "", "")
+    for keys, action in FIXED_KEYS:
+        table.add_row(keys, action, "")
     return table
+
+
+FIXED_KEYS = (
+    ("tab shift+tab", "Next / previous field"),
+    ("↑ ↓", "Earlier / later prompts (on the prompt's first / last line)"),
+    ("← → space", "Change a choice (backend, size, style)"),
+    ("enter", "Search (in the search box)"),
+    ("escape", "Close the search, a preview or this screen"),
+)
+"""Keys of the fields themselves: not remappable, listed so the help screen has every key."""
 
 
 class HelpScreen(ModalScreen[None]):
