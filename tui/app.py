@@ -391,6 +391,7 @@ class WorkbenchApp(LiveJobs, App[int]):
             if quit_now:
                 self.exit(0)
 
+        self.clear_notifications()  # toasts sit above screens and hid the question
         self.push_screen(ConfirmQuit(running), answered)
 
     # -- failures and shutdown ------------------------------------------------------------
