@@ -110,3 +110,21 @@ def test_every_image_is_listed_after_a_reindex_and_a_broken_sidecar_says_why(
         assert "prompt should be text" in seen["shapes"] and "seed: 5" in seen["shapes"]
 
     drive(app, steps)
+
+
+def test_below_100_columns_the_status_line_says_what_the_hidden_panel_would(
+    tmp_path: Path,
+) -> None:
+    app, engine = make_app(tmp_path)
+
+    async def steps(pilot: Pilot[Any]) -> None:
+        status = app.screen.query_one("#history-status")
+        await wait_for(pilot, lambda: "No images yet" in str(status.content))
+        assert not app.screen.query_one("#metadata").display
+        row = engine.history.add("a fox")
+        Path(row.path).with_suffix(".json").write_text("{oops")
+        await wait_for(pilot, lambda: hlist(pilot).count == 1)
+        await pilot.press("f4")
+        await wait_for(pilot, lambda: "sidecar unreadable: not valid JSON" in str(status.content))
+
+    drive(app, steps, size=(80, 24))

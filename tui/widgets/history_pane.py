@@ -52,6 +52,7 @@ class HistoryPane(ReportsWorkerErrors, Container):
         self.favourites = False
         self.trashed = False
         self.last_trashed: Path | None = None
+        self._note = ""  # said in the status line while the metadata panel is hidden
         self._thumbs: OrderedDict[Path, tuple[Image.Image | None, dict | None, str | None]] = (
             OrderedDict()
         )
@@ -101,10 +102,24 @@ class HistoryPane(ReportsWorkerErrors, Container):
 
     @on(HistoryList.Highlighted)
     def _count_status(self, event: HistoryList.Highlighted) -> None:
+        self._status_line()
+
+    def _status_line(self) -> None:
+        """`<view> — <n>/<count>`, then the row's note when the metadata panel is hidden."""
         lst = self.list
         where = f"{lst.cursor + 1}/{lst.count}" if lst.count else "empty"
-        base = str(self.query_one("#history-status", Static).content).split(" — ")[0]
-        self.query_one("#history-status", Static).update(f"{base} — {where}", layout=False)
+        status = self.query_one("#history-status", Static)
+        base = str(status.content).split(" — ")[0]
+        note = f" — {self._note}" if self._note else ""
+        status.update(f"{base} — {where}{note}", layout=False)
+
+    def _show_note(self, text: str | None) -> None:
+        """Put `text` (a sidecar problem, the empty state) in the status line when the metadata
+        panel that says it is hidden (the compact layout below 100 columns)."""
+        note = safe(text) if text and not self.query_one("#metadata").display else ""
+        if note != self._note:
+            self._note = note
+            self._status_line()
 
     # -- preview --------------------------------------------------------------------------
 
@@ -113,7 +128,9 @@ class HistoryPane(ReportsWorkerErrors, Container):
         meta = self.query_one("#metadata", MetadataPanel)
         if row is None:
             preview.show(None)  # type: ignore[attr-defined]
-            meta.show(None, self._empty_text() if self.list.loaded else None)
+            empty = self._empty_text() if self.list.loaded else None
+            meta.show(None, empty)
+            self._show_note(empty)
             return
         path = Path(row.path)
         cached = self._thumbs.get(path)
@@ -122,6 +139,7 @@ class HistoryPane(ReportsWorkerErrors, Container):
             self._draw(path, *cached)
             return
         meta.show({"prompt": row.prompt, "path": path.name})
+        self._show_note(None)
         self._load_preview(path, self._box())
 
     def _key(self, binding_id: str) -> str:
@@ -174,6 +192,7 @@ class HistoryPane(ReportsWorkerErrors, Container):
         else:
             preview.show(image)  # type: ignore[attr-defined]
         self.query_one("#metadata", MetadataPanel).show(meta, problem)
+        self._show_note(problem)
 
     # -- keys -----------------------------------------------------------------------------
 
