@@ -90,3 +90,16 @@ def test_the_apps_read_the_terminal_through_the_paste_safe_driver(tmp_path: Path
     app, _ = make_app(tmp_path)
     for cls in (type(app), ViewerApp, PreviewApp):
         assert cls.get_driver_class(app) is input_driver.PasteSafeDriver  # type: ignore[arg-type]
+
+
+def test_ctrl_v_of_the_apps_own_clipboard_is_cleaned_like_a_paste(tmp_path: Path) -> None:
+    app, _ = make_app(tmp_path)
+
+    async def steps(pilot: Pilot[Any]) -> None:
+        app.copy_to_clipboard("fox\x1b]0;t\x07")  # e.g. a sidecar's prompt copied with y
+        await pilot.press("ctrl+v")
+        assert app.screen.query_one("#prompt").text == "fox␛]0;t␇"  # type: ignore[attr-defined]
+        await pilot.press("f4", "slash", "ctrl+v")
+        assert app.screen.query_one("#search").value == "fox␛]0;t␇"  # type: ignore[attr-defined]
+
+    drive(app, steps)

@@ -26,6 +26,7 @@ from imagen_tui.tui.text import safe
 from imagen_tui.tui.widgets.cell_preview import make_preview
 from imagen_tui.tui.widgets.history_list import HistoryList
 from imagen_tui.tui.widgets.metadata_panel import MetadataPanel
+from imagen_tui.tui.widgets.prompt_inputs import SafeInput
 from imagen_tui.tui.widgets.worker_errors import ReportsWorkerErrors
 
 CACHE_SIZE = 128  # decoded thumbnails kept for instant moves (~20 KB each at 80x80)
@@ -199,7 +200,8 @@ class HistoryPane(ReportsWorkerErrors, Container):
     async def action_search(self) -> None:
         if not self.query("#search"):
             placeholder = "search prompts (enter), escape clears"
-            await self.query_one("#search-slot").mount(Input(id="search", placeholder=placeholder))
+            search = SafeInput(id="search", placeholder=placeholder)
+            await self.query_one("#search-slot").mount(search)
         search = self.query_one("#search", Input)
         search.display = True
         search.focus()
