@@ -130,6 +130,9 @@ def validate_overrides(overrides: Mapping[str, object]) -> tuple[dict[str, str],
             continue
         keys, problem = check_keys(value)
         spec = by_id[binding_id]
+        reserved = [k for k in keys if k in RESERVED_KEYS]
+        if problem is None and reserved:
+            problem = f"{reserved[0]!r} {RESERVED_KEYS[reserved[0]]}; choose another key"
         if problem is None and spec.priority:
             typed = [k for k in keys if types_text(k)]
             if typed:
@@ -143,6 +146,13 @@ def validate_overrides(overrides: Mapping[str, object]) -> tuple[dict[str, str],
             keymap[binding_id] = ",".join(keys)
     _drop_clashes(keymap, by_id, problems)
     return keymap, problems
+
+
+RESERVED_KEYS = {
+    "tab": "moves to the next field",
+    "shift+tab": "moves to the previous field",
+}
+"""Keys no binding may take: the focus moves with them everywhere."""
 
 
 def _flatten(table: Mapping[str, object], prefix: str = "") -> list[tuple[str, object]]:

@@ -24,6 +24,7 @@ BAD = {
     "history.favourite": "d",
     "list.down": "shift+ctrl+up,j",
     "jobs.cancel": "ctrl+G",
+    "history.vary": "tab",
 }
 
 
