@@ -170,7 +170,11 @@ def cmd_history(opts: argparse.Namespace) -> int:
     store = _store(opts)
     if opts.reindex:
         result = reindex_with_progress(store)
-        note = f", {result.skipped} unreadable sidecars skipped" if result.skipped else ""
+        note = (
+            f" ({result.skipped} with an unreadable sidecar: listed from the image itself)"
+            if result.skipped
+            else ""
+        )
         print(f"reindexed {store.output_dir}: {result.indexed} images{note}", file=sys.stderr)
     page = store.page(
         opts.search, limit=opts.limit, favourites=opts.favourites, trashed=opts.trashed
