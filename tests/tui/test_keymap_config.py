@@ -84,3 +84,11 @@ def test_key_names_match_textuals_own() -> None:
 def test_swapped_keys_are_not_a_clash() -> None:
     keymap, problems = bindings.validate_overrides({"history.trash": "f", "history.favourite": "d"})
     assert problems == [] and keymap == {"history.trash": "f", "history.favourite": "d"}
+
+
+def test_unquoted_dotted_ids_in_toml_are_understood() -> None:
+    import tomllib
+
+    table = tomllib.loads('[keys]\nhistory.trash = "D"\n"jobs.cancel" = "X"\n')["keys"]
+    keymap, problems = bindings.validate_overrides(table)
+    assert problems == [] and keymap == {"history.trash": "D", "jobs.cancel": "X"}
