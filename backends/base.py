@@ -13,16 +13,18 @@ from __future__ import annotations
 import os
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, dataclass_transform
 
-from pydantic import BaseModel, ConfigDict, Field
-
+from . import option_fields
 from .errors import ErrorCode, ImagenError
-from .models import GenerationRequest, ImageResult
+from .schema import FORBID_EXTRA, bounds, field_error, validate
 
 if TYPE_CHECKING:  # httpx is imported only by backends that speak HTTP
     import httpx
+
+    from .models import GenerationRequest, ImageResult
 
 
 class Capability(StrEnum):
@@ -37,18 +39,36 @@ class Capability(StrEnum):
     PREVIEW = "preview"
 
 
-class BackendOptions(BaseModel):
-    """Options every backend instance accepts. Subclasses add their own; extras are refused."""
+@dataclass_transform(kw_only_default=True, field_specifiers=(field,))
+@dataclass(kw_only=True)
+class BackendOptions:
+    """Options every backend instance accepts.
 
-    # Field docs stay attribute docstrings, read from source only when shown (config_sample):
-    # pydantic's use_attribute_docstrings would cost every start-up ~30 ms of source parsing.
-    model_config = ConfigDict(extra="forbid")
+    A subclass adds its own as annotated attributes and becomes a keyword-only dataclass by
+    itself (no decorator); bounds go in `field(default=…, metadata=bounds(ge=…))`, checks a
+    bound cannot make in `__post_init__` (raise ValueError). `schema.validate` refuses unknown
+    keys. Field docs are attribute docstrings, read from source only when shown.
+    """
 
-    max_concurrent: int = Field(default=2, ge=1, le=64)
+    __pydantic_config__ = FORBID_EXTRA
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "__dataclass_fields__" in cls.__dict__:  # `dataclass(slots=True)` rebuilding it
+            return
+        declared = option_fields.prepare(cls)
+        dataclass(kw_only=True)(cls)
+        option_fields.finish(cls, declared)
+
+    def __post_init__(self) -> None:
+        """Checks a bound cannot make go in a subclass's `__post_init__` (raise ValueError,
+        or `schema.field_error` to name the field); calling `super().__post_init__()` is fine."""
+
+    max_concurrent: int = field(default=2, metadata=bounds(ge=1, le=64))
     """How many jobs this instance runs at once."""
-    timeout_s: float = Field(default=300.0, gt=0)
+    timeout_s: float = field(default=300.0, metadata=bounds(gt=0))
     """Give up on one image after this many seconds."""
-    budget_usd_per_day: float | None = Field(default=None, ge=0)
+    budget_usd_per_day: float | None = field(default=None, metadata=bounds(ge=0))
     """Refuse a job whose estimate would take this instance's spend today past this (USD)."""
 
 
@@ -61,6 +81,27 @@ class ApiOptions(BackendOptions):
     """Name of the environment variable that holds the key (never the key itself)."""
     model: str | None = None
     """Model to ask for; the type's default when unset."""
+
+    def __post_init__(self) -> None:
+        problem = url_problem(self.base_url)
+        if problem:
+            raise field_error("base_url", problem)
+        if isinstance(self.model, str) and not self.model.strip():
+            raise field_error("model", "must not be empty; leave it unset for the type's default")
+        super().__post_init__()
+
+
+def url_problem(url: str | None) -> str | None:
+    """Why `url` cannot be an API's base URL (not http(s), or no host); None when it can or
+    is unset. Caught when the config is read, not as `unavailable` on the first job."""
+    if url is None:
+        return None
+    scheme, sep, rest = url.partition("://")
+    if not sep or scheme.lower() not in ("http", "https"):
+        return f"{url!r} must start with http:// or https://"
+    if not rest.split("/", 1)[0].strip():
+        return f"{url!r} names no host, e.g. http://127.0.0.1:7860"
+    return None
 
 
 class JobContext:
@@ -136,8 +177,21 @@ class Backend(ABC):
 
     @classmethod
     def parse_options(cls, raw: Mapping[str, Any]) -> BackendOptions:
-        """Validate a `[backends.<name>]` table (minus `type`) into this type's Options."""
-        return cls.Options.model_validate(dict(raw))
+        """Validate a `[backends.<name>]` table (minus `type`) into this type's Options.
+
+        Raises pydantic's ValidationError (or ConfigError, from a plugin that checks more)."""
+        return validate(cls.Options, dict(raw))
+
+    @classmethod
+    def instance_problems(
+        cls, name: str, options: BackendOptions, types: Mapping[str, str]
+    ) -> list[tuple[str, str]]:
+        """What is wrong with instance `name` given the other configured instances.
+
+        `types` maps each instance name to its type name ("" when its table is invalid).
+        Returns (option, one line) pairs, filed under `backends.<name>.<option>`; [] by
+        default. `pool` checks its members here, so `config validate` names their line."""
+        return []
 
     def attach(self, instances: Callable[[str], Backend]) -> None:
         """Let this instance reach the engine's other instances by name (a `pool` needs its

@@ -8,17 +8,17 @@ reports none for keys), `environment IMAGEN_X` or `command line`.
 
 from __future__ import annotations
 
-import difflib
 import re
-import shlex
-import tomllib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, get_args, get_origin
-
-from pydantic import BaseModel, ValidationError
+from typing import TYPE_CHECKING, Any
 
 from .errors import ConfigError
+from .schema import UNKNOWN_KEY_ERRORS, error_location, hints, public_fields, section_type
+from .text import visible
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
 
 KeyPath = tuple[str, ...]
 
@@ -34,13 +34,16 @@ _TOML_POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)\s*$")
 
 
 def dotted(path: Iterable[str]) -> str:
-    """A key path as TOML would write it: `styles."my style".prompt`."""
-    return ".".join(p if _BARE_KEY.fullmatch(p) else f'"{p}"' for p in path)
+    """A key path as TOML would write it: `styles."my style".prompt` (a control character in
+    a key shown as its stand-in, ␛, never live)."""
+    return ".".join(p if _BARE_KEY.fullmatch(p) else f'"{visible(p)}"' for p in path)
 
 
 def did_you_mean(key: str, allowed: Sequence[str]) -> str:
     """The message for an unknown key, suggesting the closest allowed one."""
-    close = difflib.get_close_matches(key, allowed, n=1)
+    from difflib import get_close_matches
+
+    close = get_close_matches(key, allowed, n=1)
     if close:
         return f"unknown key; did you mean {close[0]!r}?"
     return f"unknown key; allowed: {', '.join(sorted(allowed))}" if allowed else "unknown key"
@@ -117,23 +120,21 @@ def locate(text: str, path: KeyPath) -> int | None:
     return best[1] if best else None
 
 
-def allowed_keys(model: type[BaseModel], loc: Sequence[str | int]) -> list[str]:
-    """The keys a table at `loc` (relative to `model`) may hold; [] when unknown."""
+def allowed_keys(model: type, loc: Sequence[str | int]) -> list[str]:
+    """The keys a table at `loc` (relative to the section dataclass `model`) may hold; [] when
+    unknown."""
     current, parts = model, list(loc)
     while parts:
-        field = current.model_fields.get(str(parts.pop(0)))
-        if field is None:
+        annotation = hints(current).get(str(parts.pop(0)))
+        section = section_type(annotation)
+        if section is None:
             return []
-        ann: Any = field.annotation
-        if get_origin(ann) is dict:
+        if section is not annotation:  # dict[str, Section]: skip the key
             if not parts:
                 return []
             parts.pop(0)
-            ann = get_args(ann)[1]
-        if not (isinstance(ann, type) and issubclass(ann, BaseModel)):
-            return []
-        current = ann
-    return [name for name, f in current.model_fields.items() if not f.exclude]
+        current = section
+    return public_fields(current)
 
 
 class Problems:
@@ -152,16 +153,14 @@ class Problems:
         """A problem already formatted with its own location."""
         self._items.append(((), line))
 
-    def add_validation(
-        self, exc: ValidationError, model: type[BaseModel], prefix: KeyPath = ()
-    ) -> None:
+    def add_validation(self, exc: ValidationError, model: type, prefix: KeyPath = ()) -> None:
         """Every error of a pydantic validation, unknown keys with a did-you-mean."""
         for err in exc.errors(include_url=False):
-            loc = tuple(str(p) for p in err["loc"])
-            if err["type"] == "extra_forbidden":
+            loc, message = error_location(err)
+            if err["type"] in UNKNOWN_KEY_ERRORS:
                 self.add(prefix + loc, did_you_mean(loc[-1], allowed_keys(model, loc[:-1])))
             else:
-                self.add(prefix + loc, err["msg"].removeprefix("Value error, "))
+                self.add(prefix + loc, message)
 
     def set_origin(self, path: KeyPath, label: str) -> None:
         """Record that `path` (and all below it) now comes from `label`."""
@@ -198,7 +197,9 @@ class Problems:
 
 def not_found(path: Path) -> str:
     """The problem for an explicitly named config file that does not exist."""
-    target = shlex.quote(str(path))
+    from shlex import quote
+
+    target = quote(str(path))
     return f"config file {path} not found: create it with `imagen-tui config init > {target}`"
 
 
@@ -219,6 +220,8 @@ def read_toml(path: Path) -> tuple[dict[str, Any], str]:
         raise ConfigError(f"{path}: cannot read: {exc}") from None
     if len(raw) > MAX_CONFIG_BYTES:
         raise ConfigError(f"{path}: larger than {MAX_CONFIG_BYTES // 1024} KiB; not a config file")
+    import tomllib  # only when there is a file
+
     try:
         return tomllib.loads(text), text
     except tomllib.TOMLDecodeError as exc:
@@ -278,7 +281,9 @@ def apply_env(
             _put(tree, path, env[var])
             problems.set_origin(path, f"environment {var}")
             continue
-        close = difflib.get_close_matches(var, candidates, n=1, cutoff=0.85)
+        from difflib import get_close_matches
+
+        close = get_close_matches(var, candidates, n=1, cutoff=0.85)
         if close:
             note = f"environment {var} is not a config key (ignored); did you mean {close[0]}?"
             warnings.append(note)

@@ -13,8 +13,6 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel
-
 from . import registry
 from .base import BackendOptions
 from .config import (
@@ -26,6 +24,7 @@ from .config import (
     StyleConfig,
 )
 from .errors import ConfigError
+from .schema import INTERNAL, default_of, fields_of, is_required
 
 HEADER = """\
 # imagen-tui configuration.
@@ -63,16 +62,13 @@ EXAMPLES = {"theme": "imagen-dark"}  # shown commented out for options unset by 
 MOCK_ACTIVE = ("latency_s", "steps")  # shown set, to show how a table's options look
 
 
-def field_docs(model: type[BaseModel]) -> dict[str, str]:
-    """Each field's attribute docstring: its description, else read from the class source."""
+def field_docs(model: type) -> dict[str, str]:
+    """Each field's attribute docstring, read from the source of the class and its bases."""
     docs: dict[str, str] = {}
     for cls in reversed(model.__mro__):
-        if issubclass(cls, BaseModel) and cls is not BaseModel:
+        if cls is not object:
             docs.update(_source_docstrings(cls))
-    for name, field in model.model_fields.items():
-        if field.description:
-            docs[name] = field.description
-    return {name: docs.get(name, "") for name in model.model_fields}
+    return {name: docs.get(name, "") for name in fields_of(model)}
 
 
 def _source_docstrings(cls: type) -> dict[str, str]:
@@ -110,31 +106,31 @@ def toml_value(value: Any) -> str:
 
 
 def _option_lines(
-    model: type[BaseModel], active: dict[str, Any], skip: set[str], examples: dict[str, Any]
+    model: type, active: dict[str, Any], skip: set[str], examples: dict[str, Any]
 ) -> list[str]:
     """`# doc` then `key = value` (active) or `# key = default` (or example) for each field."""
     lines: list[str] = []
     for name, doc in field_docs(model).items():
-        field = model.model_fields[name]
-        if name in skip or field.exclude:
+        field = fields_of(model)[name]
+        if name in skip or field.metadata.get(INTERNAL):
             continue
         lines += [f"# {line}" for line in doc.splitlines()]
         if name in active:
             lines.append(f"{name} = {toml_value(active[name])}")
             continue
-        default = None if field.is_required() else field.get_default(call_default_factory=True)
+        default = None if is_required(field) else default_of(field)
         default = examples.get(name) if default is None else default
         lines.append(f"# {name} = " + ("(not set)" if default is None else toml_value(default)))
     return lines
 
 
-def _section(header: str, model: type[BaseModel], active: dict[str, Any] | None = None) -> str:
+def _section(header: str, model: type, active: dict[str, Any] | None = None) -> str:
     return "\n".join([f"[{header}]", *_option_lines(model, active or {}, set(), {})]) + "\n"
 
 
 def _backends() -> str:
     intro = BACKENDS_INTRO.format(
-        types=", ".join(registry.type_names()), common=" and ".join(BackendOptions.model_fields)
+        types=", ".join(registry.type_names()), common=" and ".join(fields_of(BackendOptions))
     )
     lines = [f"[backends.{DEFAULT_BACKEND}]", f'type = "{DEFAULT_BACKEND}"']
     try:
@@ -142,13 +138,13 @@ def _backends() -> str:
     except ConfigError:  # the sample must still be valid if the mock type can't load
         options = None
     if options is not None:
-        defaults = {n: f.get_default() for n, f in options.model_fields.items() if n in MOCK_ACTIVE}
+        defaults = {n: default_of(f) for n, f in fields_of(options).items() if n in MOCK_ACTIVE}
         lines += _option_lines(options, defaults, set(), {})
     return intro + "\n" + "\n".join(lines) + "\n\n" + API_EXAMPLE
 
 
 def _top_level() -> str:
-    tables = {n for n, f in Config.model_fields.items() if n not in ("default_backend", "theme")}
+    tables = {n for n in fields_of(Config) if n not in ("default_backend", "theme")}
     lines = _option_lines(Config, {"default_backend": DEFAULT_BACKEND}, tables, EXAMPLES)
     return "\n".join(lines) + "\n"
 

@@ -162,6 +162,7 @@ class Engine:
         """Every configured instance with its type's capabilities, sizes, option specs and
         readiness; an instance whose type fails to load is reported in `readiness`."""
         from .options import BackendInfo, option_specs
+        from .schema import set_values
 
         infos = []
         for name, instance in self.config.backends.items():
@@ -184,7 +185,7 @@ class Engine:
                     sizes=backend.sizes,
                     options=option_specs(type(backend)),
                     readiness=backend.readiness(),
-                    configured=backend.options.model_dump(exclude_unset=True, mode="json"),
+                    configured=set_values(backend.options),
                     default=name == self.config.default_backend,
                 )
             )

@@ -8,8 +8,8 @@ the one place a request's values are checked; both faces map its field names to 
 from __future__ import annotations
 
 import dataclasses
+import os
 import time
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -138,7 +138,7 @@ class JobState(StrEnum):
 
 
 def new_job_id() -> str:
-    return uuid.uuid4().hex[:12]
+    return os.urandom(6).hex()  # 48 random bits, as uuid4().hex[:12] gave (uuid costs ~5 ms)
 
 
 @dataclass(slots=True)

@@ -6,7 +6,6 @@ import math
 import random
 import time
 from dataclasses import dataclass, field
-from email.utils import parsedate_to_datetime
 
 MAX_RETRY_AFTER_S = 600.0
 
@@ -62,6 +61,8 @@ def parse_retry_after(
 
 
 def _seconds_until(http_date: str, now: float | None) -> float | None:
+    from email.utils import parsedate_to_datetime  # rare: most servers send seconds
+
     try:
         when = parsedate_to_datetime(http_date)
     except (TypeError, ValueError, IndexError):

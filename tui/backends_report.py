@@ -66,8 +66,8 @@ def _option_lines(spec: OptionSpec, configured: dict) -> list[str]:
     )
     kind = f"one of {', '.join(spec.allowed)}" if spec.allowed else spec.kind
     lines = [f"  {spec.name} = {default}    {kind}"]
-    if spec.doc:
-        lines.append(f"      {spec.doc}")
+    if spec.doc:  # a docstring may run over several lines: keep each under the option
+        lines += [f"      {line.strip()}" for line in spec.doc.splitlines() if line.strip()]
     if spec.name in configured:
         lines.append(f"      configured: {configured[spec.name]!r}")
     return lines

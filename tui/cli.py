@@ -97,6 +97,10 @@ def subcommand_first(args: list[str]) -> list[str] | None:
     return None
 
 
+QUICK_COMMANDS = frozenset({"history", "jobs", "cancel", "usage", "config", "backends"})
+"""Subcommands that read a little and exit: they run with the garbage collector off."""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `imagen-tui` script: one line per error, never a traceback."""
     args = list(sys.argv[1:] if argv is None else argv)
@@ -109,16 +113,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         if reordered is not None:
             from . import subcommands
 
+            if reordered[0] in QUICK_COMMANDS and "--reindex" not in reordered:
+                _no_gc()
             return subcommands.run(reordered)
         opts = build_parser().parse_args(args)
         if opts.once is not None:
-            import gc
-
             from .headless import run_once
 
-            # A short-lived process: collecting garbage costs more than it frees.
-            gc.disable()
-            gc.freeze()
+            _no_gc()
             return run_once(opts)
         return _launch_workbench(opts)
     except UsageError as exc:
@@ -144,6 +146,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         where = _save_crash_report()
         fail(f"internal error: {type(exc).__name__}: {exc} (please report it; details in {where})")
         return EXIT_FAILED
+
+
+def _no_gc() -> None:
+    """A short-lived process: collecting garbage costs more time than the memory it frees."""
+    import gc
+
+    gc.disable()
+    gc.freeze()
 
 
 def _doctor(args: list[str]) -> int:

@@ -107,7 +107,7 @@ def check_references(paths: list[str]) -> tuple[Path, ...]:
 
 def flag_overrides(opts: argparse.Namespace) -> dict[str, Any]:
     overrides: dict[str, Any] = {}
-    if opts.output:
+    if opts.output is not None:  # `--output ""` is an error to report, not "no flag"
         overrides["output.dir"] = opts.output
     if opts.no_sidecar:
         overrides["output.sidecar"] = False
@@ -138,16 +138,13 @@ def usage_error(prepared: Prepared) -> UsageError:
     lines = []
     for problem in prepared.problems:
         name = problem.field
-        flag = (
-            f"-o {name.removeprefix('options.')}"
-            if name.startswith("options.")
-            else FLAGS.get(name, name)
-        )
+        option = name == "options" or name.startswith("options.")
+        flag = f"-o {name[len('options.') :]}".rstrip() if option else FLAGS.get(name, name)
         line = f"{flag}: {problem.message}"
         if line not in lines:  # width and height share --size
             lines.append(line)
     hint = ""
-    if any(p.field.startswith("options.") for p in prepared.problems):
+    if any(p.field.startswith("options") for p in prepared.problems):
         hint = f" (see `imagen-tui backends {prepared.backend}` for the options it accepts)"
     return UsageError("; ".join(lines) + hint)
 

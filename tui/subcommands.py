@@ -79,22 +79,21 @@ def run(argv: Sequence[str]) -> int:
     p = sub.add_parser("cancel", help="cancel a queued or running job, in any process")
     p.add_argument("job_id", help="the id `imagen-tui jobs` shows")
     p.add_argument("--config", metavar="PATH")
-    from .library_commands import register
+    handlers: dict[str, Any] = {
+        "backends": cmd_backends,
+        "config": cmd_config,
+        "history": cmd_history,
+        "usage": cmd_usage,
+        "view": cmd_view,
+        "jobs": cmd_jobs,
+        "cancel": cmd_cancel,
+    }
+    if not argv or argv[0] not in handlers:  # library_commands' own, or help listing them all
+        from .library_commands import register
 
-    more = register(sub)
+        handlers.update(register(sub))
     opts = parser.parse_args(argv)
-    handler = (
-        more.get(opts.command)
-        or {
-            "backends": cmd_backends,
-            "config": cmd_config,
-            "history": cmd_history,
-            "usage": cmd_usage,
-            "view": cmd_view,
-            "jobs": cmd_jobs,
-            "cancel": cmd_cancel,
-        }[opts.command]
-    )
+    handler = handlers[opts.command]
     return handler(opts)
 
 
@@ -161,14 +160,14 @@ def cmd_history(opts: argparse.Namespace) -> int:
         raise UsageError(f"--limit must be at least 1, got {opts.limit}")
     from imagen_tui.backends import HistoryStore
 
-    from .library_commands import reindex_with_progress
-
     try:
         HistoryStore.check_query(opts.search)  # nothing to search for: a usage error
     except StoreError as exc:
         raise UsageError(f"--search: {exc.message}") from None
     store = _store(opts)
     if opts.reindex:
+        from .library_commands import reindex_with_progress
+
         result = reindex_with_progress(store)
         note = (
             f" ({result.skipped} with an unreadable sidecar: listed from the image itself)"

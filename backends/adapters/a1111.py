@@ -18,15 +18,14 @@ import contextlib
 import secrets
 import time
 from collections.abc import Coroutine, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
-
-from pydantic import Field
 
 from ..base import ApiOptions, Backend, BackendOptions, Capability, JobContext
 from ..errors import ErrorCode, ImagenError
 from ..models import GenerationRequest, ImageResult
+from ..schema import bounds
 from ..text import one_line
 from .a1111_protocol import (
     INTERRUPT_PATH,
@@ -75,31 +74,31 @@ class A1111Options(ApiOptions):
     override_settings_restore_afterwards: bool = False
     """With model: load the server's previous checkpoint back after each job (slow: every job
     then loads `model` again); off keeps `model` loaded for the next job."""
-    max_concurrent: int = Field(default=1, ge=1, le=64)
+    max_concurrent: int = field(default=1, metadata=bounds(ge=1, le=64))
     """Jobs sent at once; the server runs one at a time and holds the others."""
-    timeout_s: float = Field(default=600.0, gt=0)
+    timeout_s: float = field(default=600.0, metadata=bounds(gt=0))
     """Give up on one image after this many seconds."""
     sampler_name: str | None = None
     """Sampler, e.g. "Euler a" or "DPM++ 2M" (unset = the server's default)."""
     scheduler: str | None = None
     """Schedule type (A1111 >= 1.9), e.g. "Karras" (unset = automatic)."""
-    cfg_scale: float | None = Field(default=None, ge=0, le=30)
+    cfg_scale: float | None = field(default=None, metadata=bounds(ge=0, le=30))
     """Prompt guidance (unset = the server's default; use 1 for Flux on Forge)."""
-    distilled_cfg_scale: float | None = Field(default=None, ge=0, le=30)
+    distilled_cfg_scale: float | None = field(default=None, metadata=bounds(ge=0, le=30))
     """Forge only: Flux distilled guidance (Forge's default is 3.5)."""
-    denoising_strength: float = Field(default=0.75, ge=0, le=1)
+    denoising_strength: float = field(default=0.75, metadata=bounds(ge=0, le=1))
     """img2img (and hires fix): how far to move away from the reference image."""
-    resize_mode: int = Field(default=0, ge=0, le=3)
+    resize_mode: int = field(default=0, metadata=bounds(ge=0, le=3))
     """img2img: 0 resize, 1 crop and resize, 2 resize and fill, 3 latent upscale."""
     enable_hr: bool = False
     """txt2img: hires fix (a second, upscaled pass)."""
-    hr_scale: float | None = Field(default=None, gt=1, le=4)
+    hr_scale: float | None = field(default=None, metadata=bounds(gt=1, le=4))
     """With enable_hr: the upscale factor (the server's default is 2)."""
     hr_upscaler: str | None = None
     """With enable_hr: the upscaler, e.g. "Latent" or "R-ESRGAN 4x+"."""
     preview: bool = True
     """Fetch the live preview image while it samples."""
-    poll_s: float = Field(default=1.0, ge=0.05, le=10)
+    poll_s: float = field(default=1.0, metadata=bounds(ge=0.05, le=10))
     """Seconds between progress polls."""
 
 

@@ -27,19 +27,19 @@ import mimetypes
 import secrets
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Literal, cast
 
 import httpx
 import websockets
-from pydantic import Field, field_validator
 
 from ..base import Backend, BackendOptions, Capability, JobContext
 from ..errors import ErrorCode, ImagenError
 from ..http import map_transport_errors, poll, raise_for_status, redact_url, response_json
 from ..image_bytes import verify_image
 from ..models import MAX_SEED, GenerationRequest, ImageResult
+from ..schema import bounds, field_error
 from .comfyui_messages import (
     OutputImage,
     RunTracker,
@@ -73,35 +73,27 @@ class ComfyUIOptions(BackendOptions):
     """API-format workflow template with {{placeholders}}; the built-in txt2img when unset."""
     checkpoint: str | None = None
     """Model file for {{checkpoint}}, e.g. sd_xl_base_1.0.safetensors (the built-in needs one)."""
-    steps: int = Field(default=20, ge=1, le=500)
+    steps: int = field(default=20, metadata=bounds(ge=1, le=500))
     """Sampler steps when a job sets none ({{steps}})."""
-    cfg: float = Field(default=7.0, ge=0.0, le=100.0)
+    cfg: float = field(default=7.0, metadata=bounds(ge=0.0, le=100.0))
     """Classifier-free guidance scale ({{cfg}})."""
     sampler: str = "euler"
     """KSampler sampler_name ({{sampler}}), e.g. euler, dpmpp_2m."""
     scheduler: str = "normal"
     """KSampler scheduler ({{scheduler}}), e.g. normal, karras."""
-    poll_s: float = Field(default=1.0, gt=0.0, le=60.0)
+    poll_s: float = field(default=1.0, metadata=bounds(gt=0.0, le=60.0))
     """Longest wait between history polls when the websocket is not available."""
 
-    @field_validator("base_url")
-    @classmethod
-    def _http_url(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")):
-            raise ValueError(f"{value!r} must start with http:// or https://")
-        return value.rstrip("/")
-
-    @field_validator("workflow")
-    @classmethod
-    def _template_file(cls, value: Path | None) -> Path | None:
-        if value is None:
-            return None
-        path = value.expanduser()
-        try:
-            load_workflow(path)
-        except ImagenError as exc:
-            raise ValueError(exc.detail) from None
-        return path
+    def __post_init__(self) -> None:
+        if not self.base_url.startswith(("http://", "https://")):
+            raise field_error("base_url", f"{self.base_url!r} must start with http:// or https://")
+        self.base_url = self.base_url.rstrip("/")
+        if self.workflow is not None:
+            self.workflow = Path(self.workflow).expanduser()
+            try:
+                load_workflow(self.workflow)
+            except ImagenError as exc:
+                raise field_error("workflow", exc.detail) from None
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,12 +26,11 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, cast
 from urllib.parse import quote, urlsplit
 
-from pydantic import Field
-
 from ..base import ApiOptions, Backend, BackendOptions, Capability, JobContext
 from ..errors import ErrorCode, ImagenError
 from ..http import poll
 from ..models import GenerationRequest, ImageResult
+from ..schema import bounds
 from ..text import one_line
 from .api_call import call_json
 from .log_progress import tqdm_progress
@@ -85,7 +84,7 @@ class FalOptions(ApiOptions):
     """Input `image_size` preset; unset = the requested W×H (a preset's name when it matches)."""
     output_format: Literal["jpeg", "png"] | None = None
     """Input `output_format`; unset = the model's default (jpeg for flux)."""
-    guidance_scale: float | None = Field(default=None, ge=1, le=20)
+    guidance_scale: float | None = field(default=None, metadata=bounds(ge=1, le=20))
     """Input `guidance_scale` (flux: 3.5 by default)."""
     acceleration: Literal["none", "regular", "high"] | None = None
     """Input `acceleration`."""
@@ -97,11 +96,11 @@ class FalOptions(ApiOptions):
     """A TOML table of more input fields, by the model's own names (they win over the above)."""
     priority: Literal["normal", "low"] | None = None
     """`X-Fal-Queue-Priority` header."""
-    start_timeout_s: float | None = Field(default=None, gt=0)
+    start_timeout_s: float | None = field(default=None, metadata=bounds(gt=0))
     """`X-Fal-Request-Timeout`: give up when the job has not started after this many seconds."""
-    poll_s: float = Field(default=0.5, gt=0, le=30)
+    poll_s: float = field(default=0.5, metadata=bounds(gt=0, le=30))
     """Seconds between status polls (growing to 4x this)."""
-    price_per_mp_usd: float | None = Field(default=None, ge=0)
+    price_per_mp_usd: float | None = field(default=None, metadata=bounds(ge=0))
     """Your price in USD per megapixel, overriding the built-in table."""
 
 

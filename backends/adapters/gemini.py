@@ -23,11 +23,11 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Sequence
+from dataclasses import field
 from typing import Any, ClassVar, Literal, cast
 from urllib.parse import quote
 
 import httpx
-from pydantic import Field
 
 from ..base import ApiOptions, Backend, BackendOptions, Capability, JobContext
 from ..errors import ErrorCode, ImagenError
@@ -39,6 +39,7 @@ from ..http import (
     response_json,
 )
 from ..models import GenerationRequest, ImageResult
+from ..schema import bounds
 from ..text import one_line
 from .aspect import Shape, check_tier, choose_shape, nominal_size, preset_sizes
 from .gemini_models import (
@@ -78,7 +79,7 @@ class GeminiOptions(ApiOptions):
     """Name of the environment variable that holds the key (never the key itself)."""
     model: str | None = DEFAULT_MODEL
     """Gemini image model, e.g. gemini-3.1-flash-image or gemini-3-pro-image."""
-    timeout_s: float = Field(default=300.0, gt=0)
+    timeout_s: float = field(default=300.0, metadata=bounds(gt=0))
     """Give up on one image after this many seconds (4K images can take 1-2 minutes)."""
     aspect_ratio: AspectRatio | None = None
     """imageConfig.aspectRatio; unset = the requested size's ratio; auto = the reference's."""

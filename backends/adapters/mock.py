@@ -34,7 +34,8 @@ SCHEMES: tuple[tuple[float, ...], ...] = (
     (0.0, 0.42, 0.58, 0.03),  # split-complementary
 )
 BACKGROUND_SIDE = 96  # long side of the blurred background, before it is scaled up
-SUPERSAMPLE_MAX_PIXELS = 1_600_000  # above this, shapes are drawn without 2x antialiasing
+SUPERSAMPLE_MAX_PIXELS = 200_000  # above (448², 512² and up), shapes are drawn without 2x AA:
+# at 512² the difference is invisible and the 2x canvas tripled the render (7 vs 25 ms)
 PNG_COMPRESS_LEVEL = 1  # 512²: 6 ms / 54 KiB, vs 8 ms / 48 KiB at 3 and 14 ms / 38 KiB at 6
 
 

@@ -26,7 +26,6 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 import httpx
-from pydantic import model_validator
 
 from ..base import ApiOptions, Backend, BackendOptions, Capability, JobContext
 from ..errors import ErrorCode, ImagenError
@@ -70,11 +69,6 @@ class OpenAIImagesOptions(ImageFields, ApiOptions):
 
     def checked_model(self) -> str:
         return self.model or DEFAULT_MODEL
-
-    @model_validator(mode="after")
-    def _model_takes_fields(self) -> OpenAIImagesOptions:
-        self.check_image_fields()
-        return self
 
 
 # --- pure request building ------------------------------------------------------------------

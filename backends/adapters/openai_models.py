@@ -171,22 +171,49 @@ def option_problem(
     Unknown models accept everything (the provider will judge). `editing` is True when the
     request carries reference images (`input_fidelity` only applies to edits).
     """
+    found = refused_option(
+        family,
+        quality=quality,
+        input_fidelity=input_fidelity,
+        background=background,
+        output_format=output_format,
+        editing=editing,
+    )
+    return found[1] if found else None
+
+
+def refused_option(
+    family: ModelFamily | None,
+    *,
+    quality: str,
+    input_fidelity: str | None,
+    background: str,
+    output_format: str,
+    editing: bool,
+) -> tuple[str, str] | None:
+    """`option_problem` as (the option to change, the line), so a config error names its key."""
     if input_fidelity is not None and not editing:
-        return "input_fidelity applies to edits only: add a reference image or unset it"
+        return (
+            "input_fidelity",
+            "input_fidelity applies to edits only: add a reference image or unset it",
+        )
     if family is None:
         return _format_problem(background, output_format)
     if quality not in family.qualities:
         allowed = ", ".join(sorted(family.qualities))
-        return f"{family.name} takes no quality={quality}; allowed: {allowed}"
+        return "quality", f"{family.name} takes no quality={quality}; allowed: {allowed}"
     if input_fidelity is not None and input_fidelity not in family.fidelities:
         allowed = ", ".join(sorted(family.fidelities)) or "none (leave input_fidelity unset)"
-        return f"{family.name} takes no input_fidelity={input_fidelity}; allowed: {allowed}"
+        return (
+            "input_fidelity",
+            f"{family.name} takes no input_fidelity={input_fidelity}; allowed: {allowed}",
+        )
     if background == "transparent" and not family.transparent:
-        return f"{family.name} cannot make a transparent background"
+        return "background", f"{family.name} cannot make a transparent background"
     return _format_problem(background, output_format)
 
 
-def _format_problem(background: str, output_format: str) -> str | None:
+def _format_problem(background: str, output_format: str) -> tuple[str, str] | None:
     if background == "transparent" and output_format == "jpeg":
-        return "a transparent background needs output_format png or webp"
+        return "output_format", "a transparent background needs output_format png or webp"
     return None

@@ -8,19 +8,26 @@ stores raster images, and those formats are access-gated.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
-
 from ..errors import ErrorCode, ImagenError
 from ..models import GenerationRequest
-from .openai_models import ModelFamily, model_family, normalize_size, option_problem
+from ..schema import bounds, field_error
+from .openai_models import (
+    ModelFamily,
+    model_family,
+    normalize_size,
+    option_problem,
+    refused_option,
+)
 
 Quality = Literal["auto", "low", "medium", "high", "xhigh", "max", "standard", "hd"]
 
 
-class ImageFields(BaseModel):
+@dataclass(kw_only=True)
+class ImageFields:
     """Image options shared by `openai` and `openai-responses` (provider field names)."""
 
     quality: Quality = "auto"
@@ -30,7 +37,7 @@ class ImageFields(BaseModel):
     """Background: transparent needs output_format png or webp."""
     output_format: Literal["png", "jpeg", "webp"] = "png"
     """Format of the returned image."""
-    output_compression: int | None = Field(default=None, ge=0, le=100)
+    output_compression: int | None = field(default=None, metadata=bounds(ge=0, le=100))
     """Compression level 0-100 for jpeg/webp (provider default 100)."""
     moderation: Literal["auto", "low"] = "auto"
     """Content moderation strictness."""
@@ -39,7 +46,7 @@ class ImageFields(BaseModel):
     input_fidelity: Literal["high", "low"] | None = None
     """How closely edits keep the reference images (gpt-image-1.5 high/low, 1-mini low only,
     gpt-image-2: leave unset). Edits only."""
-    partial_images: int = Field(default=2, ge=0, le=3)
+    partial_images: int = field(default=2, metadata=bounds(ge=0, le=3))
     """Partial images streamed as live previews (0-3); each costs extra output tokens.
     0 = no streaming, one response at the end."""
     mask: str | None = None
@@ -50,9 +57,16 @@ class ImageFields(BaseModel):
         """The image model these fields are checked against (each type says where it is)."""
         raise NotImplementedError
 
+    def __post_init__(self) -> None:
+        self.check_image_fields()
+        after = getattr(super(), "__post_init__", None)  # ApiOptions' base_url check
+        if after is not None:
+            after()
+
     def check_image_fields(self) -> None:
-        """ValueError naming a value the chosen model refuses (a pydantic after-validator)."""
-        problem = option_problem(
+        """ValueError (a `field_error` naming the option to change) for a value the chosen
+        model refuses; run by `__post_init__`."""
+        refused = refused_option(
             model_family(self.checked_model()),
             quality=self.quality,
             input_fidelity=self.input_fidelity,
@@ -60,8 +74,8 @@ class ImageFields(BaseModel):
             output_format=self.output_format,
             editing=True,  # whether there is anything to edit is known per request only
         )
-        if problem:
-            raise ValueError(problem)
+        if refused:
+            raise field_error(*refused)
 
 
 def normalize_request(

@@ -33,7 +33,6 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, cast
 
 import httpx
-from pydantic import model_validator
 
 from ..base import ApiOptions, Backend, BackendOptions, Capability, JobContext
 from ..errors import ErrorCode, ImagenError
@@ -88,11 +87,6 @@ class OpenAIResponsesOptions(ImageFields, ApiOptions):
     def url(self) -> str:
         base = self.base_url or (CODEX_BASE_URL if self.auth == "codex" else API_BASE_URL)
         return base.rstrip("/") + "/responses"
-
-    @model_validator(mode="after")
-    def _model_takes_fields(self) -> OpenAIResponsesOptions:
-        self.check_image_fields()
-        return self
 
 
 # --- pure request building ------------------------------------------------------------------

@@ -20,14 +20,14 @@ import asyncio
 import time
 import weakref
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, cast
 
-from pydantic import Field, field_validator
-
+from .. import registry
 from ..base import Backend, BackendOptions, Capability, JobContext
 from ..errors import ConfigError, ErrorCode, ImagenError
 from ..models import GenerationRequest, ImageResult
+from ..schema import bounds, field_error
 from ..text import one_line
 
 if TYPE_CHECKING:
@@ -43,25 +43,26 @@ REQUEST_CAPABILITIES = (
 class PoolOptions(BackendOptions):
     """Options of a pool of local instances."""
 
-    members: list[str] = Field(min_length=1)
+    members: list[str] = field(metadata=bounds(min_length=1))
     """Names of the [backends.<name>] instances (comfyui or a1111) to spread jobs over."""
 
-    @field_validator("members")
-    @classmethod
-    def _distinct_names(cls, members: list[str]) -> list[str]:
-        for name in members:
-            if not name or ":" in name:
-                raise ValueError(f"member {name!r}: a pool member's name cannot hold ':'")
-        if len(set(members)) != len(members):
-            raise ValueError("each member may be listed once")
-        return members
-
-    max_concurrent: int = Field(default=4, ge=1, le=64)
+    max_concurrent: int = field(default=4, metadata=bounds(ge=1, le=64))
     """Jobs the whole pool runs at once (members still run theirs one by one)."""
-    timeout_s: float = Field(default=900.0, gt=0)
+    timeout_s: float = field(default=900.0, metadata=bounds(gt=0))
     """Give up on one image after this many seconds (waiting on a busy host included)."""
-    probe_timeout_s: float = Field(default=3.0, gt=0, le=60)
+    probe_timeout_s: float = field(default=3.0, metadata=bounds(gt=0, le=60))
     """How long a member may take to tell its queue length before it counts as down."""
+
+    def __post_init__(self) -> None:
+        for name in self.members:
+            if not name.strip():
+                raise field_error("members", "a member name must not be empty")
+            if ":" in name:
+                raise field_error(
+                    "members", f"member {name!r}: a pool member's name cannot hold ':'"
+                )
+        if len(set(self.members)) != len(self.members):
+            raise field_error("members", "each member may be listed once")
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +87,23 @@ def pick_member(loads: Sequence[MemberLoad], sent: Mapping[str, int]) -> str | N
         if best is None or key < best:
             best, chosen = key, load.name
     return chosen
+
+
+def _member_problem(pool: str, member: str, types: Mapping[str, str]) -> str | None:
+    if member == pool:
+        return f"pool {pool!r} lists itself"
+    if member not in types:
+        return f"unknown backend {member!r}; configured: {', '.join(types)}"
+    try:
+        member_type = registry.backend_type(types[member])
+    except ConfigError:  # reported on the member's own table
+        return None
+    if member_type.queue_depth is Backend.queue_depth:
+        return (
+            f"member {member!r} is a {types[member]} instance, which cannot report its queue; "
+            "members must be comfyui or a1111 instances"
+        )
+    return None
 
 
 def split_remote_id(remote_id: str, members: Sequence[str]) -> tuple[str, str] | None:
@@ -133,6 +151,19 @@ class PoolBackend(Backend):
         )
 
     # -- members ----------------------------------------------------------------------------
+
+    @classmethod
+    def instance_problems(
+        cls, name: str, options: BackendOptions, types: Mapping[str, str]
+    ) -> list[tuple[str, str]]:
+        """Each member that is this pool, unknown, or of a type that cannot report its queue
+        (what `members()` refuses when a job comes), as ("members", line) pairs."""
+        problems = []
+        for member in cast(PoolOptions, options).members:
+            problem = _member_problem(name, member, types)
+            if problem:
+                problems.append(("members", problem))
+        return problems
 
     def members(self, options: BackendOptions | None = None) -> list[Backend]:
         """The member instances, in order. Raises ImagenError(BAD_REQUEST) naming a member that
@@ -205,8 +236,8 @@ class PoolBackend(Backend):
             return request  # reported by readiness(), before anything is sent
         out = request
         for member in members:
-            for capability, what, field in REQUEST_CAPABILITIES:
-                used = getattr(request, field)
+            for capability, what, attribute in REQUEST_CAPABILITIES:
+                used = getattr(request, attribute)
                 if used and capability not in member.capabilities:
                     raise ImagenError(
                         ErrorCode.BAD_REQUEST,

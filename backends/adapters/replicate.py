@@ -32,12 +32,12 @@ from typing import Any, Literal, cast
 from urllib.parse import quote
 
 import httpx
-from pydantic import Field
 
 from ..base import ApiOptions, Backend, BackendOptions, Capability, JobContext
 from ..errors import ErrorCode, ImagenError
 from ..http import poll
 from ..models import GenerationRequest, ImageResult
+from ..schema import bounds
 from ..text import one_line
 from .api_call import call_json
 from .aspect import offered_ratio
@@ -103,7 +103,7 @@ class ReplicateOptions(ApiOptions):
     """Input `megapixels`; unset = "0.25" for requests of 0.3 MP or less, else the model's."""
     output_format: Literal["webp", "jpg", "png"] | None = None
     """Input `output_format`; unset = the model's default (webp for flux)."""
-    output_quality: int | None = Field(default=None, ge=0, le=100)
+    output_quality: int | None = field(default=None, metadata=bounds(ge=0, le=100))
     """Input `output_quality` (jpg/webp, 0-100)."""
     go_fast: bool | None = None
     """Input `go_fast` (fp8: faster, not seed-deterministic)."""
@@ -111,12 +111,12 @@ class ReplicateOptions(ApiOptions):
     """Input `disable_safety_checker`."""
     extra_input: dict[str, Any] | None = None
     """A TOML table of more `input` fields, by the model's own names (they win over the above)."""
-    wait_s: int = Field(default=5, ge=1, le=60)
+    wait_s: int = field(default=5, metadata=bounds(ge=1, le=60))
     """`Prefer: wait=N` (s): a fast model answers in one call; longer holds delay progress and
     the prediction id, which a crash or cancel during the hold cannot reach."""
-    poll_s: float = Field(default=0.5, gt=0, le=30)
+    poll_s: float = field(default=0.5, metadata=bounds(gt=0, le=30))
     """Seconds between status polls (growing to 4x this)."""
-    price_usd: float | None = Field(default=None, ge=0)
+    price_usd: float | None = field(default=None, metadata=bounds(ge=0))
     """Your price per image in USD, overriding the built-in table."""
 
 

@@ -24,15 +24,16 @@ import asyncio
 import json
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import field
 from typing import Any, ClassVar, Literal, cast
 
 import httpx
-from pydantic import Field
 
 from ..base import ApiOptions, Backend, BackendOptions, Capability, JobContext
 from ..errors import ErrorCode, ImagenError
 from ..http import error_for_response, map_transport_errors, response_json
 from ..models import GenerationRequest, ImageResult
+from ..schema import bounds
 from ..text import one_line
 from .aspect import Shape, choose_shape, nominal_size, preset_sizes
 from .inline_images import InlineImage, check_complete, decode_base64_image, read_reference
@@ -87,7 +88,7 @@ class XaiOptions(ApiOptions):
     """Name of the environment variable that holds the key (never the key itself)."""
     model: str | None = DEFAULT_MODEL
     """Grok Imagine model: grok-imagine-image, grok-imagine-image-2.0, …-quality."""
-    timeout_s: float = Field(default=180.0, gt=0)
+    timeout_s: float = field(default=180.0, metadata=bounds(gt=0))
     """Give up on one image after this many seconds (a call takes about 10-20 s)."""
     aspect_ratio: AspectRatio | None = None
     """aspect_ratio; unset = the requested size's ratio (a one-image edit keeps its own)."""

@@ -17,6 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
+OUR_KEYWORD = "imagen-tui"
+"""Keyword of the iTXt chunk holding our own metadata (JSON)."""
+
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 TEXT_TYPES = (b"tEXt", b"iTXt", b"zTXt")
 MAX_CHUNK_BYTES = 32 * 1024 * 1024  # a stored text chunk larger than this is skipped unread

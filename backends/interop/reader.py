@@ -22,12 +22,11 @@ from .fooocus import fooocus_fields, is_fooocus
 from .header import image_info
 from .invokeai import invokeai_fields, sd_metadata_fields
 from .novelai import is_novelai, novelai_fields
-from .pngtext import read_png_text
+from .pngtext import OUR_KEYWORD, read_png_text
 from .recipe import Fields, Recipe, build_recipe, extra_of
 from .swarmui import is_swarmui, swarmui_fields
 from .text import safe
 
-OUR_KEYWORD = "imagen-tui"
 _PARAMETER_SOURCES = ("parameters", "exif:UserComment", "comment")
 _OUR_MAPPED = frozenset({"prompt", "negative", "seed", "steps", "model", "provider", "request"})
 Found = tuple[str, Fields] | None

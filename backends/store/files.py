@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import secrets
 import string
 import unicodedata
 from collections.abc import Iterator
@@ -203,7 +202,7 @@ def _open_temp(directory: Path) -> tuple[int, Path]:
     flags = os.O_CREAT | os.O_EXCL | os.O_WRONLY | getattr(os, "O_CLOEXEC", 0)
     remove_stale_temps(directory)
     for _ in range(100):
-        tmp = directory / f".{os.getpid()}-{secrets.token_hex(8)}{TEMP_SUFFIX}"
+        tmp = directory / f".{os.getpid()}-{os.urandom(8).hex()}{TEMP_SUFFIX}"
         try:
             return os.open(tmp, flags, 0o666), tmp
         except FileExistsError:

@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import StoreError
-from ..models import GenerationRequest, ImageResult, Job
 from . import files, sidecar
 
 if TYPE_CHECKING:
     from ..config import Config
+    from ..models import GenerationRequest, ImageResult, Job
     from .index import Index, PageCursor, Progress
     from .index_rows import ImageRow, ReindexResult
     from .library import Library

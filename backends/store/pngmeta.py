@@ -18,20 +18,22 @@ import io
 import json
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from imagen_tui.backends.interop import Recipe, read_recipe
 from imagen_tui.backends.interop.a1111 import format_infotext
 from imagen_tui.backends.interop.jsonsafe import loads_object, sanitize
 from imagen_tui.backends.interop.pngtext import (
+    OUR_KEYWORD,
     PNG_SIGNATURE,
     TEXT_TYPES,
     chunk,
     iter_chunks,
     read_png_text,
 )
-from imagen_tui.backends.interop.reader import OUR_KEYWORD
 from imagen_tui.backends.interop.text import MAX_PROMPT_CHARS, clean
+
+if TYPE_CHECKING:
+    from imagen_tui.backends.interop import Recipe
 
 A1111_KEYWORD = "parameters"
 __all__ = ["OUR_KEYWORD", "a1111_parameters", "embed", "import_metadata", "read_text_chunks"]
@@ -167,6 +169,8 @@ def import_metadata(path: Path) -> dict | None:
     """
     try:
         path = Path(path)
+        from imagen_tui.backends.interop import read_recipe  # every reader: only to read
+
         recipe = read_recipe(path)
         if recipe.width == 0 and recipe.source == "none":
             return None

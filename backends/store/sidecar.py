@@ -12,10 +12,12 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..models import GenerationRequest, ImageResult, Job
 from . import files, sidecar_check
+
+if TYPE_CHECKING:
+    from ..models import GenerationRequest, ImageResult, Job
 
 SIDECAR_VERSION = 1
 NO_PROMPT = "this image has no prompt to re-run"
@@ -104,6 +106,8 @@ def request_from(meta: dict[str, Any], *, require_prompt: bool = True) -> Genera
     built from the recipe fields (prompt, negative, seed, steps, size). ValueError when there is
     no prompt to re-run, unless `require_prompt` is False: then the settings that exist come
     with an empty prompt (for loading into the editor)."""
+    from ..models import GenerationRequest  # listing the history needs no request class
+
     stored = meta.get("request")
     if isinstance(stored, dict):
         try:

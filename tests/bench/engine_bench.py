@@ -27,11 +27,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from headless import FLOOR, imagen_cmd, isolated_env, timed  # noqa: E402
 
 
-def median_time(cmd: list[str], env: dict[str, str], runs: int) -> float:
-    timed(cmd, env)  # warm the file cache and .pyc files
-    return statistics.median(timed(cmd, env) for _ in range(runs))
-
-
 def fill_history(env: dict[str, str], count: int) -> None:
     """`count` sidecar+image pairs written directly, then one reindex (fast set-up)."""
     code = f"""
@@ -59,17 +54,25 @@ for i in range({count}):
 
 
 def bench_processes(runs: int, images: int) -> None:
+    """Each round runs the floor and the three commands once, so load spikes hit all alike."""
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         env = isolated_env(root)
-        floor = median_time(
-            [sys.executable, "-c", FLOOR.format(out=str(root / "f.png"))], env, runs
-        )
-        once = median_time([*imagen_cmd(), "--once", "a red fox in the snow", "--backend",
-                            "mock", "--size", "512x512", "--no-preview"], env, runs)  # fmt: skip
         fill_history(env, images)
-        listing = median_time([*imagen_cmd(), "history", "--limit", "50", "--json"], env, runs)
-        search = median_time([*imagen_cmd(), "history", "--search", "castle"], env, runs)
+        commands = {
+            "floor": [sys.executable, "-c", FLOOR.format(out=str(root / "f.png"))],
+            "once": [*imagen_cmd(), "--once", "a red fox in the snow", "--backend", "mock",
+                     "--size", "512x512", "--no-preview"],
+            "listing": [*imagen_cmd(), "history", "--limit", "50", "--json"],
+            "search": [*imagen_cmd(), "history", "--search", "castle"],
+        }  # fmt: skip
+        times: dict[str, list[float]] = {name: [] for name in commands}
+        for cmd in commands.values():
+            timed(cmd, env)  # warm the file cache and .pyc files
+        for _ in range(runs):
+            for name, cmd in commands.items():
+                times[name].append(timed(cmd, env))
+    floor, once, listing, search = (statistics.median(times[n]) for n in commands)
     print(f"floor (Pillow, solid 512² PNG):        {floor * 1000:7.1f} ms")
     print(f"--once mock 512²:                      {once * 1000:7.1f} ms  "
           f"{once / floor:.2f}× floor (target ≤ 2.0×)")  # fmt: skip

@@ -21,6 +21,9 @@ FLOOR = "from PIL import Image; Image.new('RGB', (512, 512), (200, 120, 40)).sav
 
 def isolated_env(root: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("IMAGEN_", "TMUX"))}
+    # A user's Python caches bytecode; without that every run recompiles our modules from
+    # source (some sandboxes set PYTHONDONTWRITEBYTECODE=1), which is not what anyone runs.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     for var in ("HOME", "XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME"):
         (root / var).mkdir(parents=True, exist_ok=True)
         env[var] = str(root / var)

@@ -144,7 +144,7 @@ def test_normalize_applies_the_preset() -> None:
 
 def test_options_are_strict_and_listed_with_docs() -> None:
     with pytest.raises(ValueError):
-        FalOptions(negative_prompt="x")
+        FalBackend.parse_options({"negative_prompt": "x"})
     specs = {s.name: s for s in option_specs(FalBackend)}
     assert "square_hd" in specs["image_size"].allowed
     assert specs["api_key_env"].default == "FAL_KEY"

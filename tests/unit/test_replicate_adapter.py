@@ -154,7 +154,7 @@ def test_cost_from_the_table_a_version_or_the_override() -> None:
 
 def test_options_are_strict_and_listed_with_docs() -> None:
     with pytest.raises(ValueError):
-        ReplicateOptions(quality="high")
+        ReplicateBackend.parse_options({"quality": "high"})
     specs = {s.name: s for s in option_specs(ReplicateBackend)}
     assert specs["aspect_ratio"].allowed[:3] == ("1:1", "16:9", "21:9")
     assert specs["api_key_env"].default == "REPLICATE_API_TOKEN"
