@@ -192,8 +192,8 @@ class Config:
     """Telling you a job finished while you look at another tmux window."""
     library: LibraryConfig = field(default_factory=LibraryConfig)
     """Folders of other tools' images, indexed in place."""
-    keys: dict[str, str] = field(default_factory=dict)
-    """Key binding overrides: binding id = keys, e.g. generate = "ctrl+g"."""
+    keys: dict[str, Any] = field(default_factory=dict)
+    """Key overrides by binding id (the help screen lists the ids), e.g. generate = "f5"."""
     source: Path | None = internal()
     """The file this came from; None when there was none."""
     warnings: list[str] = field(default_factory=list, metadata={"internal": True})

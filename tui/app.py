@@ -17,6 +17,7 @@ from typing import Any
 from textual import events, work
 from textual.app import App
 from textual.binding import Binding
+from textual.driver import Driver
 from textual.theme import Theme
 from textual.worker import Worker, WorkerState
 
@@ -25,7 +26,7 @@ from imagen_tui.backends import (
     GenerationRequest,
     ImagenTuiError,
 )
-from imagen_tui.tui import bindings, clipboard, tmux, ui_state
+from imagen_tui.tui import bindings, clipboard, input_driver, tmux, ui_state
 from imagen_tui.tui.commands import WorkbenchCommands
 from imagen_tui.tui.live_jobs import LiveJobs
 from imagen_tui.tui.recipe import once_command
@@ -108,6 +109,10 @@ class WorkbenchApp(LiveJobs, App[int]):
         self._install_themes()
 
     # -- start-up -------------------------------------------------------------------------
+
+    def get_driver_class(self) -> type[Driver]:
+        """Textual's driver, reading input with a parser whose pastes are only text."""
+        return input_driver.driver_class(self)
 
     def get_default_screen(self) -> MainScreen:
         return MainScreen(self.renderer, self.prompt_history)
@@ -248,8 +253,10 @@ class WorkbenchApp(LiveJobs, App[int]):
         keymap, problems = bindings.validate_overrides(overrides)
         self.live_keymap = keymap
         self.set_keymap(keymap)
+        self.main.show_keys(keymap)
         if problems:
-            self.notify("Config [keys]: " + "; ".join(problems), severity="warning", markup=False)
+            text = "\n".join(safe(p) for p in problems)
+            self.notify(text, title="Config [keys]", severity="warning", markup=False, timeout=15)
 
     @work(group="engine-start", exit_on_error=False)
     async def _start_engine(self) -> None:
@@ -336,11 +343,27 @@ class WorkbenchApp(LiveJobs, App[int]):
             self.submit(request.replace(seed=None))
         else:
             editor = self.main.query_one(PromptEditor)
-            editor.load(request, reference=path if what == "reference" else None)
+            if what == "reference" and not request.prompt.strip():
+                # Another tool's image without a prompt: a reference for the prompt being written.
+                editor.add_reference(path)
+                self.notify(f"Added {safe(path.name)} as a reference.", timeout=3, markup=False)
+            else:
+                editor.load(request, reference=path if what == "reference" else None)
+                if not request.prompt.strip():
+                    self.notify(f"{safe(path.name)} has no prompt: its settings are loaded.",
+                                timeout=4, markup=False)  # fmt: skip
             self.main.focus_pane("editor")
 
+    def action_help_quit(self) -> None:
+        """ctrl+c: say which key quits (Textual's own looks for an action named `quit`)."""
+        key = bindings.key_label(self.live_keymap, "quit")
+        self.notify(f"Press {key} to quit.", title="Do you want to quit?", markup=False)
+
     def action_help(self) -> None:
-        if not isinstance(self.screen, HelpScreen):
+        """Open the help screen; the help key closes it again (whatever key it is mapped to)."""
+        if isinstance(self.screen, HelpScreen):
+            self.pop_screen()
+        else:
             self.push_screen(HelpScreen(self.live_keymap))
 
     async def action_focus_pane(self, name: str) -> None:
@@ -391,6 +414,7 @@ class WorkbenchApp(LiveJobs, App[int]):
             if quit_now:
                 self.exit(0)
 
+        self.clear_notifications()  # toasts sit above screens and hid the question
         self.push_screen(ConfirmQuit(running), answered)
 
     # -- failures and shutdown ------------------------------------------------------------

@@ -94,7 +94,8 @@ class LiveJobs:
     @work(thread=True, group="tmux-checks", exit_on_error=False)
     def _tmux_checks(self) -> None:
         tmux.reset_pane_title(env=self.env)
-        if tmux_notify.passthrough_off(self.env):
+        # The start-up advice already says how to get real pixels in tmux: say it once.
+        if tmux_notify.passthrough_off(self.env) and not getattr(self, "startup_advice", None):
             hint = tmux_notify.PASSTHROUGH_HINT
             self.call_from_thread(self.notify, hint, title="Previews", timeout=8, markup=False)
 
@@ -102,7 +103,7 @@ class LiveJobs:
         """`o`: the image in a background `img:<slug>` window, reused for the same slug."""
         if not tmux.in_tmux(self.env):
             self.notify(
-                f"Not inside tmux: o opens img: windows from a tmux pane. "
+                "Not inside tmux: img: windows open from a tmux pane. "
                 f"Outside tmux run: imagen-tui view {safe(path)}",
                 severity="warning",
                 markup=False,

@@ -13,8 +13,10 @@ from pathlib import Path
 
 from textual.app import App, ComposeResult
 from textual.binding import Binding
+from textual.driver import Driver
 from textual.widgets import Footer, Header
 
+from imagen_tui.tui import input_driver
 from imagen_tui.tui.graphics.detect import RENDERERS
 from imagen_tui.tui.graphics.startup import Startup, detect_graphics
 from imagen_tui.tui.widgets.image_preview import ImagePreview
@@ -33,6 +35,10 @@ class PreviewApp(App[None]):
     def __init__(self, image: Path, startup: Startup, status: Path | None = None) -> None:
         super().__init__()
         self.image, self.startup, self.status = image, startup, status
+
+    def get_driver_class(self) -> type[Driver]:
+        """Textual's driver, reading input with a parser whose pastes are only text."""
+        return input_driver.driver_class(self)
 
     def compose(self) -> ComposeResult:
         yield Header()

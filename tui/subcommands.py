@@ -40,8 +40,8 @@ def run(argv: Sequence[str]) -> int:
     p = sub.add_parser("backends", help="list backend types and configured instances")
     p.add_argument("name", nargs="?", help="a type or instance: show the options it accepts")
     p.add_argument("--config", metavar="PATH")
-    p = sub.add_parser("config", help="init | validate | path")
-    p.add_argument("action", choices=("init", "validate", "path"))
+    p = sub.add_parser("config", help="init | validate (or check) | path")
+    p.add_argument("action", choices=("init", "validate", "check", "path"))
     p.add_argument("path", nargs="?", help="config file (validate; default: the resolved one)")
     p.add_argument("--config", metavar="PATH")
     p = sub.add_parser("history", help="list, search and reindex generated images")
@@ -121,13 +121,22 @@ def cmd_config(opts: argparse.Namespace) -> int:
             return EXIT_OK
         fail(f"config error: {path} does not exist (create it: {PROG} config init > {path})")
         return EXIT_USAGE
-    problems = validate_file(path)
+    problems = validate_file(path) or _key_problems(path)
     for problem in problems:
         fail(f"config error: {problem}")
     if problems:
         return EXIT_USAGE
     print(f"{path}: ok")
     return EXIT_OK
+
+
+def _key_problems(path: Path) -> list[str]:
+    """What the workbench would refuse in `[keys]` (it keeps the defaults for those ids)."""
+    from imagen_tui.backends import load_config
+
+    from .bindings import validate_overrides
+
+    return validate_overrides(load_config(path).keys)[1]
 
 
 def cmd_backends(opts: argparse.Namespace) -> int:
@@ -161,7 +170,11 @@ def cmd_history(opts: argparse.Namespace) -> int:
         from .library_commands import reindex_with_progress
 
         result = reindex_with_progress(store)
-        note = f", {result.skipped} unreadable sidecars skipped" if result.skipped else ""
+        note = (
+            f" ({result.skipped} with an unreadable sidecar: listed from the image itself)"
+            if result.skipped
+            else ""
+        )
         print(f"reindexed {store.output_dir}: {result.indexed} images{note}", file=sys.stderr)
     page = store.page(
         opts.search, limit=opts.limit, favourites=opts.favourites, trashed=opts.trashed

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from pathlib import Path
@@ -12,9 +11,11 @@ from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Container, Horizontal, VerticalScroll
+from textual.driver import Driver
 from textual.widgets import Footer, Header, Static
 
 from imagen_tui.backends import Engine, HistoryStore, ImagenTuiError, one_line, visible
+from imagen_tui.tui import input_driver
 from imagen_tui.tui.graphics.detect import RENDERERS
 from imagen_tui.tui.graphics.startup import Startup, detect_graphics
 from imagen_tui.tui.widgets.image_preview import ImagePreview
@@ -61,20 +62,16 @@ def metadata_text(image: Path, history: HistoryStore | None = None) -> Text:
     if history is None:
         history = Engine.open().history
     sidecar = image.with_suffix(".json")
-    if sidecar.exists():
-        try:
-            data = json.loads(sidecar.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            return Text(f"Unreadable metadata in {sidecar.name}: {one_line(exc)}", style="italic")
-        if not isinstance(data, dict):
-            return Text(f"Unreadable metadata in {sidecar.name}: not a JSON object", style="italic")
     try:
         meta = history.metadata(image)
     except ImagenTuiError as exc:
         return Text(f"No metadata: {exc.message}", style="italic")
-    if not meta.get("prompt") and not sidecar.exists():
+    if not meta.get("prompt") and not sidecar.exists() and not meta.get("sidecar_problem"):
         return Text(f"No metadata: {sidecar.name} not found.", style="italic")
     text = Text()
+    if meta.get("sidecar_problem"):
+        problem = one_line(meta["sidecar_problem"])
+        text.append(f"sidecar unreadable: {sidecar.name}: {problem}\n", style="italic")
     for key in META_FIELDS:
         text.append(f"{key}: ", style="bold")
         text.append(_format(key, meta) + "\n")
@@ -118,6 +115,10 @@ class ViewerApp(App[None]):
     def current(self) -> Path:
         """The image on screen."""
         return self.images[self.index]
+
+    def get_driver_class(self) -> type[Driver]:
+        """Textual's driver, reading input with a parser whose pastes are only text."""
+        return input_driver.driver_class(self)
 
     def compose(self) -> ComposeResult:
         yield Header()

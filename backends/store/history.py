@@ -287,10 +287,11 @@ class HistoryStore:
             raise StoreError(f"no such image: {image}", image)
         return sidecar.metadata(Path(image))
 
-    def request_for(self, image: Path) -> GenerationRequest:
-        """The request that makes `image` again (for re-run, vary seed, edit)."""
+    def request_for(self, image: Path, *, require_prompt: bool = True) -> GenerationRequest:
+        """The request that makes `image` again (for re-run, vary seed, edit); StoreError when it
+        has no prompt, unless `require_prompt` is False (its settings, prompt "")."""
         try:
-            return sidecar.request_from(self.metadata(image))
+            return sidecar.request_from(self.metadata(image), require_prompt=require_prompt)
         except ValueError as exc:
             raise StoreError(f"{image}: {exc}", image) from None
 

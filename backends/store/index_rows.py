@@ -127,7 +127,7 @@ def read_sidecar(path: str) -> tuple[dict[str, Any], str] | None:
         with open(path, "rb") as fh:
             text = fh.read().decode("utf-8")
         meta = json.loads(text)
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):  # RecursionError: JSON nested too deeply
         return None
     return (meta, text) if isinstance(meta, dict) else None
 

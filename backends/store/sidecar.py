@@ -10,17 +10,17 @@ prompt before a style, seed resolved), provider (the backend's own metadata). Ne
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import files
+from . import files, sidecar_check
 
 if TYPE_CHECKING:
     from ..models import GenerationRequest, ImageResult, Job
 
 SIDECAR_VERSION = 1
+NO_PROMPT = "this image has no prompt to re-run"
 KEYS = (
     "version", "prompt", "negative", "backend", "backend_type", "model", "seed", "steps",
     "width", "height", "mime_type", "style", "created_at", "latency_s", "cost_usd",
@@ -70,23 +70,25 @@ def with_defaults(meta: dict[str, Any]) -> dict[str, Any]:
 
 
 def read(image: Path) -> dict[str, Any] | None:
-    """The sidecar of `image` as a dict, or None when there is none or it is not a JSON object."""
-    try:
-        data = json.loads(files.sidecar_path(image).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
+    """The sidecar of `image` as written, or None when there is none or it is not a JSON object
+    (see `sidecar_check.parse` for why)."""
+    return sidecar_check.parse(files.sidecar_path(image))[0]
 
 
 def metadata(image: Path) -> dict[str, Any]:
     """Everything known about `image`: our sidecar, else the metadata embedded in the file (ours,
-    A1111, ComfyUI, …), else nothing; width/height always from the image header when missing."""
-    meta = read(image)
+    A1111, ComfyUI, …), else nothing; width/height always from the image header when missing.
+
+    `sidecar_problem` is None, or why the sidecar beside the image is unusable or partly wrong
+    ("not valid JSON (…)", "prompt should be text; those fields are ignored"): the image is
+    still shown, with what could be read."""
+    meta, problem = sidecar_check.load(files.sidecar_path(image))
     if meta is None:
         from . import pngmeta  # imports the readers only when a file has no sidecar
 
         meta = pngmeta.import_metadata(image) or {}
     meta = with_defaults(meta)
+    meta["sidecar_problem"] = problem
     if not meta.get("width") or not meta.get("height"):
         from ..imageheader import read_header
 
@@ -99,21 +101,27 @@ def metadata(image: Path) -> dict[str, Any]:
     return meta
 
 
-def request_from(meta: dict[str, Any]) -> GenerationRequest:
+def request_from(meta: dict[str, Any], *, require_prompt: bool = True) -> GenerationRequest:
     """The request that makes this image again. Ours carry it whole; for foreign images it is
     built from the recipe fields (prompt, negative, seed, steps, size). ValueError when there is
-    no prompt to re-run."""
+    no prompt to re-run, unless `require_prompt` is False: then the settings that exist come
+    with an empty prompt (for loading into the editor)."""
     from ..models import GenerationRequest  # listing the history needs no request class
 
     stored = meta.get("request")
     if isinstance(stored, dict):
         try:
-            return GenerationRequest.from_dict({**stored, "count": 1})
+            request = GenerationRequest.from_dict({**stored, "count": 1})
         except (ValueError, TypeError):
             pass  # an older or hand-edited sidecar: fall back to the recipe fields
+        else:
+            if request.prompt.strip() or not require_prompt:
+                return request
     prompt = meta.get("prompt")
     if not isinstance(prompt, str) or not prompt.strip():
-        raise ValueError("this image has no prompt to re-run")
+        if require_prompt:
+            raise ValueError(NO_PROMPT)
+        prompt = ""
     return GenerationRequest(
         prompt=prompt,
         negative=_text(meta.get("negative")),

@@ -123,3 +123,29 @@ def test_image_made_by_once_elsewhere_shows_up(workbench: tuple[Tmux, Path, Path
     )  # fmt: skip
     assert made.returncode == 0, made.stderr
     wait_for(lambda: "lantern from outside" in tmux.screen(), "the foreign image in the list")
+
+
+@needs_tmux
+def test_a_bracketed_paste_of_control_characters_presses_no_key(
+    workbench: tuple[Tmux, Path, Path],
+) -> None:
+    tmux, out, cfg = workbench
+    tmux.run("send-keys", "-t", "wb:0", "-l", "keep me")
+    tmux.run("send-keys", "-t", "wb:0", "C-g")
+    image = wait_for(lambda: next(out.rglob("*.png"), None), "the image file")
+    wait_for(lambda: "1/1" in tmux.screen(), "the image in history")
+    tmux.run("send-keys", "-t", "wb:0", "F4")
+    wait_for(lambda: "/ Search" in tmux.screen(), "the history focused", tmux)
+    # ESC d d would trash the image, BEL is ctrl+g: inside a paste they are text.
+    tmux.run("set-buffer", "-b", "evil", "\x1bdd\x07y")
+    tmux.run("paste-buffer", "-p", "-b", "evil", "-t", "wb:0")
+    tmux.run("send-keys", "-t", "wb:0", "F2")  # then the same paste into the prompt
+    tmux.run("paste-buffer", "-p", "-b", "evil", "-t", "wb:0")
+    wait_for(lambda: "␛dd␇y" in tmux.screen(), "the paste shown as text in the prompt", tmux)
+    assert image.exists() and len(list(out.rglob("*.png"))) == 1
+    assert "Trashed" not in tmux.screen()
+    jobs = subprocess.run(
+        [sys.executable, "-m", "imagen_tui.tui.cli", "jobs", "--json", "--config", str(cfg)],
+        env=tmux.env, capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    assert len(jobs.stdout.splitlines()) == 1  # the BEL queued no second job

@@ -18,6 +18,7 @@ from typing import Any
 from PIL import Image
 
 from imagen_tui.backends import EventKind, GenerationRequest, ImagenTuiError, JobState
+from imagen_tui.backends.store import sidecar_check
 
 
 @dataclass
@@ -143,16 +144,17 @@ class FakeHistory:
         raise ImagenTuiError(f"not in the history: {path}")
 
     def metadata(self, path: Path) -> dict[str, Any]:
-        sidecar = Path(path).with_suffix(".json")
-        try:
-            data = json.loads(sidecar.read_text())
-        except (OSError, ValueError) as exc:
-            raise ImagenTuiError(f"unreadable sidecar {sidecar.name}: {exc}") from None
-        return {**data, "path": str(path)}
+        """As the store: the sidecar's usable fields and `sidecar_problem` (None when fine)."""
+        data, problem = sidecar_check.load(Path(path).with_suffix(".json"))
+        return {**(data or {}), "path": str(path), "sidecar_problem": problem}
 
-    def request_for(self, path: Path) -> GenerationRequest:
+    def request_for(self, path: Path, *, require_prompt: bool = True) -> GenerationRequest:
         row = self._find(path)
-        return GenerationRequest(prompt=row.prompt, seed=row.seed, width=512, height=512)
+        if require_prompt and not row.prompt.strip():
+            raise ImagenTuiError(f"{path}: this image has no prompt to re-run")
+        return GenerationRequest(
+            prompt=row.prompt, seed=row.seed, steps=row.steps, width=512, height=512
+        )
 
     def set_favourite(self, path: Path, value: bool) -> None:
         row = self._find(path)

@@ -77,6 +77,24 @@ def test_next_and_previous_wrap_around(tmp_path: Path) -> None:
     ]
 
 
+def test_the_image_fills_the_screen(tmp_path: Path) -> None:
+    square = tmp_path / "square.png"
+    Image.new("RGB", (1024, 1024), (10, 200, 30)).save(square)
+    app = ViewerApp(square, renderer="halfcell")
+
+    async def steps(pilot: Pilot[None]) -> None:
+        widget = app.query_one("#image", ImagePreview)
+        stage = app.query_one("#stage")
+        assert widget.size == stage.size  # it was sized to its "no image" notice: 18x1
+        rows = [
+            y for y in range(widget.size.height)
+            if any(seg.style and seg.style.bgcolor for seg in widget.render_line(y))
+        ]  # fmt: skip
+        assert len(rows) == widget.size.height  # a square image is as tall as the box
+
+    drive(app, steps)
+
+
 def test_image_is_shown_in_the_preview_component(tmp_path: Path) -> None:
     big = tmp_path / "big.png"
     Image.new("RGB", (3000, 2000), (10, 200, 30)).save(big)
@@ -133,7 +151,16 @@ def test_missing_sidecar_is_reported(tmp_path: Path) -> None:
 def test_broken_sidecar_is_reported(tmp_path: Path) -> None:
     path = make_images(tmp_path, count=1)[0]
     path.with_suffix(".json").write_text("{not json")
-    assert str(viewer.metadata_text(path)).startswith("Unreadable metadata in img-1.json:")
+    text = str(viewer.metadata_text(path))
+    assert text.startswith("sidecar unreadable: img-1.json: not valid JSON")
+    assert "size: " in text  # the image's own facts are still shown
+
+
+def test_a_sidecar_nested_too_deeply_is_reported_not_a_crash(tmp_path: Path) -> None:
+    path = make_images(tmp_path, count=1)[0]
+    path.with_suffix(".json").write_text("[" * 100_000 + "]" * 100_000)
+    text = str(viewer.metadata_text(path))
+    assert text.startswith("sidecar unreadable: img-1.json: JSON nested too deeply")
 
 
 @pytest.mark.parametrize("content", [b"not a png at all", None], ids=["garbage", "missing"])

@@ -90,7 +90,7 @@ def test_corrupt_png_and_unreadable_sidecar_are_shown_as_such(tmp_path: Path) ->
         assert image is None and notice.startswith("Cannot show corrupt.png")
         image, _notice, meta = seen["good.png"]
         assert image is not None and "file: good.png" in meta
-        assert meta.startswith("Unreadable sidecar good.json: Expecting property name")
+        assert meta.startswith("sidecar unreadable: not valid JSON (Expecting property name")
 
     drive(app, steps)
 

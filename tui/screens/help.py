@@ -29,13 +29,26 @@ def keymap_table(keymap: Mapping[str, str]) -> Table:
         table.add_row(Text(scope, style="italic underline"), "", "")
         for spec in rows:
             table.add_row(bindings.display_keys(spec.keys), spec.description, spec.id)
+    table.add_row(Text("in the editor and lists (fixed keys)", style="italic underline"), "", "")
+    for keys, action in FIXED_KEYS:
+        table.add_row(keys, action, "")
     return table
 
 
-class HelpScreen(ModalScreen[None]):
-    """Every key; escape, q or f1 closes it."""
+FIXED_KEYS = (
+    ("tab shift+tab", "Next / previous field"),
+    ("↑ ↓", "Earlier / later prompts (on the prompt's first / last line)"),
+    ("← → space", "Change a choice (backend, size, style)"),
+    ("enter", "Search (in the search box)"),
+    ("escape", "Close the search, a preview or this screen"),
+)
+"""Keys of the fields themselves: not remappable, listed so the help screen has every key."""
 
-    BINDINGS = [Binding("escape,q,f1", "dismiss", "Close", id="help.close")]
+
+class HelpScreen(ModalScreen[None]):
+    """Every key; escape, q or the help key (the app's binding) closes it."""
+
+    BINDINGS = [Binding("escape,q", "dismiss", "Close", id="help.close")]
 
     def __init__(self, keymap: Mapping[str, str]) -> None:
         super().__init__()
@@ -43,5 +56,6 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help-body") as body:
-            body.border_title = "Keys (f1 / escape closes)"
+            key = bindings.key_label(self.keymap, "help")
+            body.border_title = f"Keys ({key} / escape closes)"
             yield Static(keymap_table(self.keymap), id="help-table")

@@ -12,6 +12,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Static
 
+from imagen_tui.tui.bindings import key_label
 from imagen_tui.tui.job_rows import job_details
 from imagen_tui.tui.ui_state import PromptHistory
 from imagen_tui.tui.widgets.cell_preview import make_preview
@@ -21,12 +22,17 @@ from imagen_tui.tui.widgets.key_bar import KeyBar
 from imagen_tui.tui.widgets.prompt_editor import PromptEditor
 
 COMPACT_BELOW = 100  # columns
-WIDE_FROM = 160  # columns: the editor's fields in four columns
+WIDE_FROM = 160  # columns: the job list shows the selected job's image beside it
 TINY_BELOW = (60, 20)  # columns, rows: only the focused pane is shown
+PANE_TITLES = {
+    "editor-pane": ("Prompt", "focus_editor"),
+    "jobs-pane": ("Jobs", "focus_jobs"),
+    "history-pane": ("History", "focus_history"),
+}
 
 
 class MainScreen(Screen[None]):
-    """Three panes; `f2`/`f3`/`f4` focus them (app bindings)."""
+    """Three panes; `f2`/`f3`/`f4` (or their remapped keys) focus them (app bindings)."""
 
     class Mounted(Message):
         """Every pane is mounted: the app may start the engine and fill them."""
@@ -35,6 +41,8 @@ class MainScreen(Screen[None]):
         super().__init__()
         self.renderer = renderer
         self.prompt_history = prompt_history
+        self.keymap: dict[str, str] = {}
+        """The live keymap's overrides: every key this screen names comes from it."""
 
     def compose(self) -> ComposeResult:
         """The panes, empty: `configure` fills them once the engine is open."""
@@ -44,18 +52,31 @@ class MainScreen(Screen[None]):
         with Container(id="workbench"):
             with Vertical(id="left"):
                 with Vertical(id="editor-pane", classes="pane") as pane:
-                    pane.border_title = "Prompt  f2"
+                    pane.border_title = self._title("editor-pane")
                     yield PromptEditor(self.prompt_history, id="editor")
                 with Container(id="jobs-pane", classes="pane") as pane:
-                    pane.border_title = "Jobs  f3"
+                    pane.border_title = self._title("jobs-pane")
                     with Vertical(id="jobs-main"):
                         yield JobList(id="jobs-list")
                         yield Static("", id="job-detail", markup=False)
                     yield make_preview(self.renderer, id="job-preview", classes="preview")
             with Container(id="history-pane", classes="pane") as pane:
-                pane.border_title = "History  f4"
+                pane.border_title = self._title("history-pane")
                 yield HistoryPane(self.renderer, id="history")
         yield KeyBar(id="keys")
+
+    def _title(self, pane: str) -> str:
+        name, binding_id = PANE_TITLES[pane]
+        return f"{name}  {key_label(self.keymap, binding_id)}"
+
+    def show_keys(self, keymap: dict[str, str]) -> None:
+        """Name the live keys (after the config's `[keys]` is applied) wherever this screen does."""
+        self.keymap = dict(keymap)
+        for pane in PANE_TITLES:
+            self.query_one(f"#{pane}").border_title = self._title(pane)
+        self.query_one(PromptEditor).show_keys(self.keymap)
+        if not self.query_one(JobList).order:
+            self.show_job(None)
 
     def on_mount(self) -> None:
         self._layout(self.size.width, self.size.height)
@@ -98,7 +119,8 @@ class MainScreen(Screen[None]):
         detail = self.query_one("#job-detail", Static)
         preview = self.query_one("#job-preview")
         if job is None:
-            detail.update("No jobs yet: type a prompt and press ctrl+g.")
+            key = key_label(self.keymap, "generate")
+            detail.update(f"No jobs yet: type a prompt and press {key}.")
             preview.show(None)  # type: ignore[attr-defined]
             return
         detail.update(job_details(job))

@@ -86,7 +86,16 @@ class Choice(Widget, can_focus=True):
 
     def render(self) -> Any:
         label = next((lbl for lbl, v in self._options if v == self._value), "—")
-        text = Text(" ‹ ")
-        text.append(label if isinstance(label, Text) else Text(str(label)))
-        text.append(" › ")
-        return text
+        return fit_choice(label if isinstance(label, Text) else Text(str(label)), self.size.width)
+
+
+def fit_choice(label: Text, width: int) -> Text:
+    """` ‹ label › ` in `width` cells on one line: the arrows lose their padding first, then the
+    label is cut with "…" (a wrapped label left the row blank: only its first line showed)."""
+    for left, right in ((" ‹ ", " › "), ("‹", "›")):
+        if label.cell_len + len(left) + len(right) <= width:
+            return Text.assemble(left, label, right, no_wrap=True)
+    room = max(1, width - 2)
+    cut = label.copy()
+    cut.truncate(room, overflow="ellipsis")
+    return Text.assemble("‹", cut, "›", no_wrap=True, overflow="ellipsis")

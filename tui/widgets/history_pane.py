@@ -8,7 +8,6 @@ Keys per DESIGN.md: `/` search, `F` favourites only, `t` trash view, `f` `d` `u`
 
 from __future__ import annotations
 
-import json
 from collections import OrderedDict
 from collections.abc import Iterable
 from pathlib import Path
@@ -27,28 +26,13 @@ from imagen_tui.tui.text import safe
 from imagen_tui.tui.widgets.cell_preview import make_preview
 from imagen_tui.tui.widgets.history_list import HistoryList
 from imagen_tui.tui.widgets.metadata_panel import MetadataPanel
+from imagen_tui.tui.widgets.prompt_inputs import SafeInput
 from imagen_tui.tui.widgets.worker_errors import ReportsWorkerErrors
 
 if TYPE_CHECKING:
     from PIL import Image
 
 CACHE_SIZE = 128  # decoded thumbnails kept for instant moves (~20 KB each at 80x80)
-
-
-def sidecar_problem(image: Path) -> str | None:
-    """Why the JSON sidecar beside `image` cannot be used, or None (absent or fine).
-
-    The engine's `metadata()` silently falls back to the embedded chunks; the user should still
-    learn that the file next to the image is broken. Blocking: call from a worker.
-    """
-    sidecar = image.with_suffix(".json")
-    try:
-        data = json.loads(sidecar.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError) as exc:
-        return f"Unreadable sidecar {sidecar.name}: {safe(exc)}"
-    return None if isinstance(data, dict) else f"Unreadable sidecar {sidecar.name}: not an object"
 
 
 class HistoryPane(ReportsWorkerErrors, Container):
@@ -73,6 +57,7 @@ class HistoryPane(ReportsWorkerErrors, Container):
         self.trashed = False
         self.last_trashed: Path | None = None
         self._status_base = ""
+        self._note = ""  # said in the status line while the metadata panel is hidden
         self._thumbs: OrderedDict[Path, tuple[Image.Image | None, dict | None, str | None]] = (
             OrderedDict()
         )
@@ -130,10 +115,20 @@ class HistoryPane(ReportsWorkerErrors, Container):
         self.query_one("#history-status", Static).update(self._status_base)
 
     def _count_status(self) -> None:
+        """`<view> — <n>/<count>`, then the row's note when the metadata panel is hidden."""
         lst = self.list
         where = f"{lst.cursor + 1}/{lst.count}" if lst.count else "empty"
+        note = f" — {self._note}" if self._note else ""
         status = self.query_one("#history-status", Static)
-        status.update(f"{self._status_base} — {where}", layout=False)
+        status.update(f"{self._status_base} — {where}{note}", layout=False)
+
+    def _show_note(self, text: str | None) -> None:
+        """Put `text` (a sidecar problem, the empty state) in the status line when the metadata
+        panel that says it is hidden (the compact layout below 100 columns)."""
+        note = safe(text) if text and not self.query_one("#metadata").display else ""
+        if note != self._note:
+            self._note = note
+            self._count_status()
 
     # -- preview --------------------------------------------------------------------------
 
@@ -148,7 +143,9 @@ class HistoryPane(ReportsWorkerErrors, Container):
         meta = self.query_one("#metadata", MetadataPanel)
         if row is None:
             preview.show(None)  # type: ignore[attr-defined]
-            meta.show(None, "No images yet." if self.list.loaded else None)
+            empty = self._empty_text() if self.list.loaded else None
+            meta.show(None, empty)
+            self._show_note(empty)
             return
         path = Path(row.path)
         cached = self._thumbs.get(path)
@@ -157,7 +154,19 @@ class HistoryPane(ReportsWorkerErrors, Container):
             self._draw(path, *cached)
             return
         meta.show({"prompt": row.prompt, "path": path.name})
+        self._show_note(None)
         self._load_preview(path, self._box())
+
+    def _key(self, binding_id: str) -> str:
+        """The live key of `binding_id` (the config's `[keys]` may remap it)."""
+        return bindings.key_label(getattr(self.app, "live_keymap", {}), binding_id)
+
+    def _empty_text(self) -> str:
+        if self.trashed:
+            return f"The trash is empty ({self._key('history.trash_view')} shows all images)."
+        if self.query_text or self.favourites:
+            return "No image matches."
+        return f"No images yet: type a prompt and press {self._key('generate')}."
 
     def _box(self) -> tuple[int, int]:
         size = self.query_one("#preview").size
@@ -180,7 +189,9 @@ class HistoryPane(ReportsWorkerErrors, Container):
         except Exception as exc:  # e.g. the image vanished: say so in the panel
             meta, problem = {}, problem or f"Unreadable metadata: {safe(exc)}"
         meta.setdefault("path", str(path))
-        problem = problem or sidecar_problem(path)
+        if meta.get("sidecar_problem"):  # the image is shown; its sidecar's problem beside it
+            sidecar = f"sidecar unreadable: {safe(meta['sidecar_problem'])}"
+            problem = f"{problem}\n{sidecar}" if problem else sidecar
         self.app.call_from_thread(self._arrived, path, image, meta, problem)
 
     def _arrived(self, path: Path, image: Any, meta: Any, problem: str | None) -> None:
@@ -198,13 +209,15 @@ class HistoryPane(ReportsWorkerErrors, Container):
         else:
             preview.show(image)  # type: ignore[attr-defined]
         self.query_one("#metadata", MetadataPanel).show(meta, problem)
+        self._show_note(problem)
 
     # -- keys -----------------------------------------------------------------------------
 
     async def action_search(self) -> None:
         if not self.query("#search"):
             placeholder = "search prompts (enter), escape clears"
-            await self.query_one("#search-slot").mount(Input(id="search", placeholder=placeholder))
+            search = SafeInput(id="search", placeholder=placeholder)
+            await self.query_one("#search-slot").mount(search)
         search = self.query_one("#search", Input)
         search.display = True
         search.focus()
@@ -262,7 +275,10 @@ class HistoryPane(ReportsWorkerErrors, Container):
         elif self.last_trashed is not None:
             self._mutate("restore", self.last_trashed, None)
         else:
-            self.app.notify("Nothing to restore here (t shows the trash).", severity="warning")
+            trash = self._key("history.trash_view")
+            self.app.notify(
+                f"Nothing to restore here ({trash} shows the trash).", severity="warning"
+            )
 
     @work(thread=True, group="history-mutate", exit_on_error=False)
     def _mutate(self, what: str, path: Path, value: Any) -> None:
@@ -272,7 +288,7 @@ class HistoryPane(ReportsWorkerErrors, Container):
                 done = ("★ " if value else "☆ ") + safe(path.name)
             elif what == "trash":
                 self.last_trashed = self.history.trash(path)
-                done = f"Trashed {safe(path.name)} (u restores)"
+                done = f"Trashed {safe(path.name)} ({self._key('history.restore')} restores)"
             else:
                 restored = self.history.restore(path)
                 self.last_trashed = None
@@ -304,17 +320,31 @@ class HistoryPane(ReportsWorkerErrors, Container):
 
     @work(thread=True, group="history-request", exit_on_error=False)
     def _load_request(self, what: str, path: Path) -> None:
+        """`r` `s` need a prompt; `e` loads whatever settings exist; `E` always adds the image."""
         try:
-            request = self.history.request_for(path)
-        except Exception as exc:  # e.g. an image without a recipe
-            message = f"Cannot re-use {path.name}: {safe(exc)}"
+            request = self.history.request_for(path, require_prompt=False)
+        except Exception as exc:  # e.g. the image vanished
+            message = f"Cannot re-use {safe(path.name)}: {safe(exc)}"
             self.app.call_from_thread(self.app.notify, message, severity="error", markup=False)
+            return
+        if not request.prompt.strip() and what in ("rerun", "vary"):
+            edit = self._key("history.edit")
+            message = (
+                f"Nothing to re-run: {safe(path.name)} has no prompt "
+                f"({edit} loads its settings into the editor)."
+            )
+            self.app.call_from_thread(self.app.notify, message, severity="warning", markup=False)
             return
         self.app.call_from_thread(self.app.use_request, what, request, path)  # type: ignore[attr-defined]
 
     def action_copy_prompt(self) -> None:
-        if (row := self._row()) is not None:
-            self.app.copy_text(row.prompt or "", "prompt")  # type: ignore[attr-defined]
+        if (row := self._row()) is None:
+            return
+        if not (row.prompt or "").strip():
+            message = f"Nothing to copy: {safe(Path(row.path).name)} has no prompt."
+            self.app.notify(message, severity="warning", markup=False)
+            return
+        self.app.copy_text(row.prompt, "prompt")  # type: ignore[attr-defined]
 
     def action_preview(self) -> None:
         if (row := self._row()) is not None:

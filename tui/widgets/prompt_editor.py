@@ -17,10 +17,12 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Grid, Horizontal, Vertical
+from textual.events import Resize
 from textual.message import Message
 from textual.timer import Timer
 from textual.widgets import Checkbox, Input, Label, Static, TextArea
 
+from imagen_tui.tui.bindings import key_label
 from imagen_tui.tui.editor_form import (
     COMMON_SIZES,
     CUSTOM,
@@ -35,6 +37,8 @@ from imagen_tui.tui.widgets.prompt_inputs import PromptArea, SafeInput
 
 CAPABILITY_FIELDS = {"negative": "negative", "seed": "seed", "steps": "steps"}
 CAPABILITY_FIELDS["references"] = "references"
+FIELD_CELLS = 23  # a field: label (8) + room for a value such as "‹1024x1024›" or a seed
+MAX_FIELD_COLUMNS = 4
 ESTIMATE_DELAY = 0.15  # seconds of quiet before the form is re-checked and priced
 FIELDS = ("prompt", "negative", "backend", "size", "seed", "steps", "style", "count", "references")
 
@@ -71,6 +75,7 @@ class PromptEditor(Vertical):
         self.attempted = False  # an empty prompt is only a problem once the user tried to send
         self._estimate_timer: Timer | None = None
         self.ready = asyncio.Event()  # set once every field is mounted
+        self.keymap: dict[str, str] = {}  # the live keymap's overrides (placeholders name keys)
 
     def configure(
         self,
@@ -88,18 +93,39 @@ class PromptEditor(Vertical):
         self.prepare = prepare
         self.call_after_refresh(self._mount_fields)
 
+    def _prompt_placeholder(self) -> str:
+        return f"Describe the image… ({key_label(self.keymap, 'generate')} generates, ↑ recalls)"
+
+    def _refs_placeholder(self) -> str:
+        return f"image paths ({key_label(self.keymap, 'history.reference')} adds from history)"
+
+    def show_keys(self, keymap: dict[str, str]) -> None:
+        """Name the live keys in the placeholders (the config's `[keys]` may remap them)."""
+        self.keymap = dict(keymap)
+        self.query_one("#prompt", TextArea).placeholder = self._prompt_placeholder()
+        for refs in self.query("#references").results(Input):
+            refs.placeholder = self._refs_placeholder()
+
     def compose(self) -> ComposeResult:
         yield PromptArea(
             self.prompt_history,
             id="prompt",
             soft_wrap=True,
             tab_behavior="focus",
-            placeholder="Describe the image… (ctrl+g generates, ↑ recalls)",
+            placeholder=self._prompt_placeholder(),
         )
         yield Static("", id="problem-prompt", classes="field-problem", markup=False)
         yield Grid(id="fields")
         yield Vertical(id="refs-slot")
         yield Static("", id="cost", markup=False)
+
+    def on_resize(self, event: Resize) -> None:
+        """As many field columns as leave each field `FIELD_CELLS` wide (1 to 4)."""
+        columns = max(1, min(MAX_FIELD_COLUMNS, event.size.width // FIELD_CELLS))
+        grid = self.query_one("#fields", Grid)
+        if grid.styles.grid_size_columns != columns:
+            grid.styles.grid_size_columns = columns
+            grid.styles.grid_columns = " ".join(["1fr"] * columns)
 
     def _fields(self) -> list[Vertical]:
         return [
@@ -117,8 +143,7 @@ class PromptEditor(Vertical):
         return SafeInput(id="negative", placeholder="avoid…", compact=True)
 
     def _refs(self) -> Vertical:
-        placeholder = "image paths (E adds from history)"
-        refs = SafeInput(id="references", placeholder=placeholder, compact=True)
+        refs = SafeInput(id="references", placeholder=self._refs_placeholder(), compact=True)
         return _field("Refs", refs, "references")
 
     def _backend_select(self) -> Choice:

@@ -25,6 +25,11 @@ class SafeInput(Input):
     def set_text(self, text: str) -> None:
         self.value = visible(text)
 
+    def action_paste(self) -> None:
+        """ctrl+v (the app's own clipboard, e.g. a prompt copied with `y`): cleaned as a paste."""
+        start, end = self.selection
+        self.replace(visible(self.app.clipboard), start, end)
+
 
 class PromptArea(TextArea):
     """The prompt TextArea: ↑ on the first line / ↓ on the last walk the prompt history."""
@@ -41,6 +46,13 @@ class PromptArea(TextArea):
         # Only clean the text: Textual then runs TextArea's own paste handler with it (calling
         # it here as well inserted every paste twice).
         event.text = visible(event.text, multiline=True)
+
+    def action_paste(self) -> None:
+        """ctrl+v (the app's own clipboard): control characters as stand-ins, as a paste."""
+        if result := self._replace_via_keyboard(
+            visible(self.app.clipboard, multiline=True), *self.selection
+        ):
+            self.move_cursor(result.end_location)
 
     async def _on_key(self, event: events.Key) -> None:
         row = self.cursor_location[0]

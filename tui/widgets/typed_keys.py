@@ -3,22 +3,22 @@
 from __future__ import annotations
 
 from textual.app import App
-from textual.events import Key
+from textual.events import Key, Paste
 
 
 def replay_typed(app: App, typed: bytes) -> int:
-    """Post the keys in `typed` (raw terminal input) to `app`; returns how many keys.
+    """Post the keys (and pastes) in `typed` (raw terminal input) to `app`; returns how many.
 
-    Uses Textual's own terminal input parser, so escape sequences (arrows, function keys)
-    become the same `Key` events the driver would have produced.
+    Uses the driver's parser (`PasteSafeParser`, Textual's own outside pastes), so escape
+    sequences become the same `Key` events the driver would have produced and a paste stays text.
     """
     if not typed:
         return 0
-    from textual._xterm_parser import XTermParser  # private, but the driver's own parser
+    from imagen_tui.tui.paste_parser import PasteSafeParser
 
-    parser = XTermParser()
+    parser = PasteSafeParser()
     text = typed.decode("utf-8", "replace")
-    keys = [m for m in [*parser.feed(text), *parser.feed("")] if isinstance(m, Key)]
-    for key in keys:
-        app.post_message(key)
-    return len(keys)
+    found = [m for m in [*parser.feed(text), *parser.feed("")] if isinstance(m, Key | Paste)]
+    for message in found:
+        app.post_message(message)
+    return len(found)
