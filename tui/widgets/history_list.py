@@ -84,24 +84,34 @@ class HistoryList(ReportsWorkerErrors, ScrollView, can_focus=True):
 
     # -- data -----------------------------------------------------------------------------
 
-    def set_source(self, fetch: PageFetch, counter: Callable[[], int]) -> None:
-        """Show a new query: forget every row and start from the top."""
+    def set_source(
+        self, fetch: PageFetch, counter: Callable[[], int], *, keep_selection: bool = False
+    ) -> None:
+        """Show a new query from the top; with `keep_selection`, the selected image stays
+        selected (on its screen line) when the new view holds it (a filter toggled, a search
+        closed), so the next key acts on the image the user chose."""
+        keep = self._selection() if keep_selection else None
+        origin, old_count = self.cursor, self.count
         self.fetch, self.counter = fetch, counter
         self._generation += 1
         self.pages = RowPages()
         self._pending.clear()
         self.cursor = 0
-        self.scroll_to(y=0, animate=False)
-        self._reload(self._generation, keep=None)
+        if keep is None:
+            self.scroll_to(y=0, animate=False)
+        self._reload(self._generation, keep, origin, old_count, 0)
 
     def refresh_rows(self) -> None:
         """Reload after the store changed, keeping the selected row and its screen line."""
         if self.fetch is None:
             return
-        current = self.current_row()
-        keep = (getattr(current, "id", None), self.cursor - self.scroll_offset.y)
         self._generation += 1
-        self._reload(self._generation, keep=keep)
+        self._reload(self._generation, self._selection(), self.cursor, self.count, self.cursor)
+
+    def _selection(self) -> tuple[Any, int]:
+        """(id of the selected row or None, its line on screen)."""
+        current = self.current_row()
+        return (getattr(current, "id", None), self.cursor - self.scroll_offset.y)
 
     @property
     def loaded(self) -> bool:
@@ -112,24 +122,33 @@ class HistoryList(ReportsWorkerErrors, ScrollView, can_focus=True):
         return self.pages.row(self.cursor) if self.count else None
 
     @work(thread=True, group="history-reload", exclusive=True, exit_on_error=False)
-    def _reload(self, generation: int, keep: tuple[Any, int] | None) -> None:
+    def _reload(
+        self,
+        generation: int,
+        keep: tuple[Any, int] | None,
+        origin: int,
+        old_count: int,
+        fallback: int,
+    ) -> None:
+        """Count and page in the rows, then select `keep`'s row if found, else `fallback`.
+
+        The kept row can only have moved down by the rows added since (`origin` was its
+        index among `old_count` rows), so the walk stops at that page.
+        """
         fetch, counter, worker = self.fetch, self.counter, get_current_worker()
         if fetch is None or counter is None:
             return
         count = counter()
         pages: RowPages[Any] = RowPages()
-        target = 0
+        target = min(fallback, max(0, count - 1))
         if keep is not None and keep[0] is not None:
-            # Walk forward until the kept row appears (new rows arrive at the top).
-            last_page = (self.cursor + max(0, count - self.count)) // pages.page_size + 1
+            last_page = (origin + max(0, count - old_count)) // pages.page_size + 1
             for number in range(last_page + 1):
                 pages.fetch_through(number, fetch, lambda: worker.is_cancelled)
                 found = pages.find(lambda r: r.id == keep[0])
                 if found is not None:
                     target = found
                     break
-            else:
-                target = min(self.cursor, max(0, count - 1))
         pages.fetch_through(pages.page_of(target), fetch, lambda: worker.is_cancelled)
         if not worker.is_cancelled:
             self.app.call_from_thread(self._apply, generation, count, pages, target, keep)

@@ -81,15 +81,19 @@ class HistoryPane(ReportsWorkerErrors, Container):
 
     # -- querying -------------------------------------------------------------------------
 
-    def reload(self) -> None:
-        """Show the current query/filters from the top."""
+    def reload(self, *, keep_selection: bool = False) -> None:
+        """Show the current query/filters from the top, or at the selected image when
+        `keep_selection` and the new view holds it."""
         q, fav, tr = self.query_text, self.favourites, self.trashed
 
         def fetch(after: Any, limit: int) -> tuple[list[Any], Any]:
             page = self.history.page(q, favourites=fav, trashed=tr, after=after, limit=limit)
             return page.rows, page.next
 
-        self.list.set_source(fetch, lambda: self.history.count(q, favourites=fav, trashed=tr))
+        def count() -> int:
+            return self.history.count(q, favourites=fav, trashed=tr)
+
+        self.list.set_source(fetch, count, keep_selection=keep_selection)
         self._status()
 
     def store_changed(self, paths: Iterable[Path | str] | None = None) -> None:
@@ -244,16 +248,16 @@ class HistoryPane(ReportsWorkerErrors, Container):
             search.value, search.display = "", False
             if self.query_text is not None:
                 self.query_text = None
-                self.reload()
+                self.reload(keep_selection=True)
             self.list.focus()
 
     def action_toggle_favourites(self) -> None:
         self.favourites = not self.favourites
-        self.reload()
+        self.reload(keep_selection=True)
 
     def action_toggle_trash_view(self) -> None:
         self.trashed = not self.trashed
-        self.reload()
+        self.reload(keep_selection=True)
 
     def _row(self) -> Any:
         row = self.list.current_row()
