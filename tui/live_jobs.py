@@ -1,7 +1,7 @@
 """The workbench's live side: engine events, other processes' changes, job and tmux actions.
 
 A mixin of `WorkbenchApp` (kept apart so each module holds one concept): it expects the app's
-`engine`, `sync`, `env`, `preview_mode` and `main` attributes. Blocking calls (job log, index,
+`engine`, `sync`, `env`, `preview_mode`, `state_folder` and `main` attributes. Blocking calls (job log, index,
 tmux) run in thread workers; results come back through `call_from_thread`.
 """
 
@@ -15,7 +15,7 @@ from textual import work
 from textual.worker import get_current_worker
 
 from imagen_tui.backends import EventKind, ImagenTuiError, JobEvent
-from imagen_tui.tui import tmux, tmux_notify
+from imagen_tui.tui import tmux, tmux_notify, ui_state
 from imagen_tui.tui.text import safe, slug
 from imagen_tui.tui.widgets.history_pane import HistoryPane
 from imagen_tui.tui.widgets.job_list import JobList
@@ -94,8 +94,11 @@ class LiveJobs:
     @work(thread=True, group="tmux-checks", exit_on_error=False)
     def _tmux_checks(self) -> None:
         tmux.reset_pane_title(env=self.env)
-        # The start-up advice already says how to get real pixels in tmux: say it once.
-        if tmux_notify.passthrough_off(self.env) and not getattr(self, "startup_advice", None):
+        # Said once, ever: by the start-up advice (which covers tmux) or by this hint.
+        if not tmux_notify.passthrough_off(self.env):
+            return
+        first = ui_state.first_time("passthrough-hint", self.state_folder)
+        if first and not getattr(self, "startup_advice", None):
             hint = tmux_notify.PASSTHROUGH_HINT
             self.call_from_thread(self.notify, hint, title="Previews", timeout=8, markup=False)
 

@@ -1,4 +1,5 @@
-"""What the workbench remembers between runs: the chosen theme and the prompt history.
+"""What the workbench remembers between runs: the chosen theme, the prompt history, and
+which one-time hints were given.
 
 Both live in the state directory (`$XDG_STATE_HOME/imagen-tui`, default `~/.local/state/imagen-tui`,
 the same rule as the engine's; https://specifications.freedesktop.org/basedir-spec/latest/, read
@@ -63,6 +64,23 @@ def save_theme_choice(name: str, folder: Path | None = None) -> None:
     data = _read_json(path, {})
     data["theme"] = name
     _write_json(path, data)
+
+
+def first_time(topic: str, folder: Path | None = None) -> bool:
+    """True the first time `topic` is asked about, then False: for hints said once, ever.
+
+    Remembered in the state dir's `workbench.json` (`said`: a list of topics). An unwritable
+    state dir means True every time (the hint is repeated), never an error.
+    """
+    path = (folder or state_dir()) / UI_FILE
+    data = _read_json(path, {})
+    said = data.get("said") if isinstance(data.get("said"), list) else []
+    if topic in said:
+        return False
+    data["said"] = [*said, topic]
+    with suppress(OSError):
+        _write_json(path, data)
+    return True
 
 
 class PromptHistory:
