@@ -1,8 +1,8 @@
 """The workbench's live side: engine events, other processes' changes, job and tmux actions.
 
 A mixin of `WorkbenchApp` (kept apart so each module holds one concept): it expects the app's
-`engine`, `sync`, `env`, `preview_mode`, `state_folder` and `main` attributes. Blocking calls (job log, index,
-tmux) run in thread workers; results come back through `call_from_thread`.
+`engine`, `sync`, `env`, `preview_mode`, `state_folder` and `main` attributes. Blocking calls
+(job log, index, tmux) run in thread workers; results come back through `call_from_thread`.
 """
 
 from __future__ import annotations
