@@ -57,3 +57,13 @@ def test_main_rejects_unknown_renderers(capsys: pytest.CaptureFixture[str]) -> N
     assert doctor.main(["--renderer", "iterm"], env={}) == 2
     assert "choose from" in capsys.readouterr().err
     assert doctor.main(["--bogus"], env={}) == 2
+
+
+def test_advice_once_keeps_its_lines(tmp_path: Path) -> None:
+    """Seen in tmux, flattened into one line: '…behind tmux: half-cell blocks For real pixels
+    inside tmux: … add to ~/.tmux.conf set -g allow-passthrough on with a sixel terminal…'."""
+    decision = decide(TerminalFacts(is_tty=True, env={"TERM": "tmux-256color", "TMUX": "/s,1,0"}))
+    text = doctor.advice_once(decision, tmp_path / "state")
+    assert text is not None and PASSTHROUGH_LINE in decision.advice[1]
+    lines = [line.strip() for line in (decision.detected[-1], *decision.advice)]
+    assert text.splitlines() == lines

@@ -79,7 +79,8 @@ def advice_once(decision: Decision, state_dir: Path) -> str | None:
     """
     if not decision.advice:
         return None
-    text = " ".join(line.strip() for line in decision.detected[-1:] + decision.advice)
+    lines = decision.detected[-1:] + decision.advice  # one line each, as `doctor` prints them
+    text = "\n".join(printable(line.strip()) for line in lines)
     marker = state_dir / f"graphics-advice-{hashlib.sha1(text.encode()).hexdigest()[:12]}"
     if marker.exists():
         return None
@@ -88,7 +89,7 @@ def advice_once(decision: Decision, state_dir: Path) -> str | None:
         marker.touch()
     except OSError:
         pass
-    return printable(text)
+    return text
 
 
 def build_parser() -> argparse.ArgumentParser:
