@@ -107,6 +107,9 @@ def _engine(opts: argparse.Namespace) -> Engine:
 def cmd_config(opts: argparse.Namespace) -> int:
     from imagen_tui.backends import resolve_config_path, sample_config, validate_file
 
+    if opts.path and opts.action in ("init", "path"):
+        fail(f"error: config {opts.action} takes no file; use --config PATH to choose one")
+        return EXIT_USAGE
     if opts.action == "init":
         sys.stdout.write(sample_config())
         return EXIT_OK

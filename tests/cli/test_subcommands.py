@@ -93,3 +93,12 @@ def test_validate_without_any_config_file_means_defaults(tmp_path: Path) -> None
     assert res.returncode == 0 and "defaults" in res.stdout
     missing = cli("config", "validate", str(tmp_path / "nope.toml"))
     assert missing.returncode == 2 and "does not exist" in one_line(missing.stderr)
+
+
+def test_config_init_and_path_refuse_a_stray_file_argument(tmp_path: Path) -> None:
+    """Seen as a new user: `config path extra` printed `extra` and exited 0."""
+    for action in ("init", "path"):
+        res = cli("config", action, str(tmp_path / "mine.toml"))
+        assert res.returncode == 2 and res.stdout == ""
+        line = one_line(res.stderr)
+        assert f"config {action} takes no file" in line and "--config" in line
