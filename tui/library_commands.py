@@ -104,6 +104,8 @@ def _confirm(question: str) -> bool:
 
 
 def cmd_library(opts: argparse.Namespace) -> int:
+    if opts.action == "list" and opts.dir:  # `library list DIR` would look like it listed DIR
+        raise UsageError(f"library list takes no folder; use {PROG} library add {opts.dir}")
     store = HistoryStore.open(opts.config)
     if opts.action == "list":
         roots = store.library.roots()

@@ -103,6 +103,7 @@ CASES: list[tuple[str, list[str], bytes | None, dict[str, str], int, int]] = [
     ("rerun missing", ["rerun", "{tmp}/missing.png"], None, {}, USAGE, 1),
     ("library add nothing", ["library", "add"], None, {}, USAGE, 1),
     ("library remove unknown", ["library", "remove", "{tmp}"], None, {}, USAGE, 1),
+    ("library list with a folder", ["library", "list", "{tmp}"], None, {}, USAGE, 1),
     ("cancel unknown job", ["cancel", "nosuchjob"], None, {}, FAILED, 1),
     ("trash missing", ["trash", "{tmp}/missing.png"], None, {}, FAILED, 1),
     ("restore missing", ["restore", "{tmp}/missing.png"], None, {}, FAILED, 1),
