@@ -344,10 +344,15 @@ class HistoryStore:
         return moved
 
     def restore(self, trashed_image: Path) -> Path:
+        """Move a trashed image (and its sidecar) back; return where it is now. Takes its path
+        in the trash or the path it had before (`trash X` then `restore X`); StoreError if
+        neither is a trashed image of our own roots."""
         from . import trash
 
-        back = _moving(trash.restore, self._own_root(trashed_image), trashed_image)
-        self.index.move_image(trashed_image, back, trashed=False)
+        root = self._own_root(trashed_image)
+        trashed = _moving(trash.locate, root, trashed_image)
+        back = _moving(trash.restore, root, trashed)
+        self.index.move_image(trashed, back, trashed=False)
         return back
 
     def purge(self, trashed_image: Path) -> None:

@@ -106,6 +106,19 @@ def trash(output_dir: Path, image: Path) -> Path:
     return _move_pair(_absolute(image), _trash_root(output_dir) / rel)
 
 
+def locate(output_dir: Path, image: Path) -> Path:
+    """The trashed copy of `image`: `image` itself when it lies in the trash, else the trash
+    path `trash()` gave it (same relative path). ValueError if neither holds one."""
+    if is_trashed(output_dir, image):
+        return Path(image)
+    candidate = _trash_root(output_dir) / _inside(output_dir, image)
+    if not _exists(candidate):
+        raise ValueError(
+            f"{image} is not in the trash of {output_dir} (imagen-tui history --trashed lists it)"
+        )
+    return candidate
+
+
 def restore(output_dir: Path, trashed_image: Path) -> Path:
     """Move a trashed image and its sidecar back where they came from; return the image path."""
     if not is_trashed(output_dir, trashed_image):

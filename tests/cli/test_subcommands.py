@@ -102,3 +102,15 @@ def test_config_init_and_path_refuse_a_stray_file_argument(tmp_path: Path) -> No
         assert res.returncode == 2 and res.stdout == ""
         line = one_line(res.stderr)
         assert f"config {action} takes no file" in line and "--config" in line
+
+
+def test_restore_takes_the_path_given_to_trash() -> None:
+    """Seen as a new user: `trash X` worked, then `restore X` said X is not in the trash."""
+    (image,) = make_images("a fox to trash")
+    assert cli("trash", str(image)).returncode == 0
+    assert not image.exists()
+    res = cli("restore", str(image))
+    assert res.returncode == 0, res.stderr
+    assert image.exists() and res.stdout.strip() == str(image)
+    listed = cli("history", "--json").stdout
+    assert json.loads(listed.splitlines()[0])["path"] == str(image)

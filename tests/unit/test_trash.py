@@ -156,3 +156,13 @@ def test_works_without_hard_links(out: Path, monkeypatch: pytest.MonkeyPatch) ->
     moved = trash(out, make(out, "fox.png", b"two"))
     assert moved.name == "fox-1.png" and moved.read_bytes() == b"two"
     assert moved.with_suffix(".json").exists()
+
+
+def test_locate_takes_the_path_an_image_had_before_it_was_trashed(out: Path) -> None:
+    """`imagen-tui trash X` then `imagen-tui restore X`: X is where the image was."""
+    image = make(out, "2024/fox.png")
+    moved = trash(out, image)
+    assert trash_mod.locate(out, image) == moved
+    assert trash_mod.locate(out, moved) == moved
+    with pytest.raises(ValueError, match="history --trashed"):
+        trash_mod.locate(out, out / "2024/never.png")
