@@ -51,6 +51,29 @@ def viewer_argv(image: Path) -> list[str]:
     return [sys.executable, "-m", "imagen_tui.tui.cli", "view", str(image)]
 
 
+# What the viewer needs to read the same config, history and caches as the process that opens
+# it: tmux starts a window with the *server's* environment, not ours. Names of files and
+# folders only; never a key (values go on a tmux command line).
+VIEWER_ENV = (
+    "IMAGEN_TUI_CONFIG",
+    "IMAGEN_RENDERER",
+    "XDG_CONFIG_HOME",
+    "XDG_DATA_HOME",
+    "XDG_STATE_HOME",
+    "XDG_CACHE_HOME",
+)
+
+
+def viewer_environment(env: Mapping[str, str]) -> list[str]:
+    """`-e NAME=VALUE` arguments (for new-window / respawn-window, tmux 3.0+) for each
+    `VIEWER_ENV` variable set in `env`, in sorted order."""
+    args: list[str] = []
+    for name in sorted(VIEWER_ENV):
+        if env.get(name):
+            args += ["-e", f"{name}={env[name]}"]
+    return args
+
+
 def _escape(arg: str) -> str:
     # tmux ends a command at an argument ending in ";" unless written "\;" (it strips the "\").
     return arg[:-1] + "\\;" if arg.endswith(";") else arg
@@ -114,7 +137,8 @@ def _new_window(
     # "#" would start a format in the name; "##" is a literal "#".
     name = window_name(slug).replace("#", "##")
     args = ["new-window", "-d", "-P", "-F", "#{window_id}", "-a", "-t", own_window]
-    out = _tmux([*args, "-n", name, "-c", cwd, "--", *argv], env, runner)
+    args += ["-n", name, "-c", cwd, *viewer_environment(env)]
+    out = _tmux([*args, "--", *argv], env, runner)
     window_id = out.strip()
     if not window_id.startswith("@"):
         raise _TmuxError(f"tmux new-window gave unexpected output: {window_id!r}")
@@ -158,7 +182,8 @@ def open_image_window(
         if existing is not None:
             # respawn-window makes the window current (seen on 3.3a): put the user's view back.
             active = _tmux(["display", "-p", "-t", session, "#{window_id}"], env, runner).strip()
-            _tmux(["respawn-window", "-k", "-t", existing, "-c", cwd, "--", *command], env, runner)
+            respawn = ["respawn-window", "-k", "-t", existing, "-c", cwd, *viewer_environment(env)]
+            _tmux([*respawn, "--", *command], env, runner)
             if active.startswith("@") and active != existing:
                 _tmux(["select-window", "-t", active], env, runner)
             return SpawnResult(ok=True, window_id=existing, reused=True)

@@ -211,3 +211,33 @@ def test_a_viewer_that_quits_closes_its_window_one_that_fails_stays(
     time.sleep(0.3)  # and it stays so
     names = [w[1] for w in server.windows()]
     assert "img:quits" not in names and "img:fails" in names
+
+
+@needs_tmux
+def test_the_viewer_gets_our_config_and_state_dirs_not_the_servers(
+    server: Server, tmp_path: Path
+) -> None:
+    """Seen in tmux: the server was started elsewhere, so `img:` viewers read the default
+    config and the default state dir's index (n/p walked another history), not ours."""
+    out = tmp_path / "seen"
+    show = [
+        "sh",
+        "-c",
+        f'echo "$XDG_STATE_HOME|$IMAGEN_TUI_CONFIG|$OPENAI_API_KEY" >> {out}; sleep 30',
+    ]
+    env = {
+        **{k: server.env[k] for k in ("TMUX", "TMUX_PANE", "PATH")},
+        "XDG_STATE_HOME": str(tmp_path / "state;"),  # a trailing ";" ends a tmux command
+        "IMAGEN_TUI_CONFIG": str(tmp_path / "my config.toml"),
+        "OPENAI_API_KEY": "sk-never-on-a-tmux-command-line",
+    }
+    for _ in range(2):  # new window, then the reused one
+        result = tmux.open_image_window(tmp_path / "x.png", "fox", env=env, argv=show)
+        assert result.ok, result.error
+    lines = wait_for(lambda: out.exists() and len(out.read_text().splitlines()) == 2 and out)
+    expected = f"{tmp_path / 'state;'}|{tmp_path / 'my config.toml'}|"
+    assert lines.read_text().splitlines() == [expected, expected]
+    assert tmux.viewer_environment(env) == [
+        "-e", f"IMAGEN_TUI_CONFIG={tmp_path / 'my config.toml'}",
+        "-e", f"XDG_STATE_HOME={tmp_path / 'state;'}",
+    ]  # fmt: skip
