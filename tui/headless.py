@@ -220,7 +220,7 @@ def _report(jobs: list[Job], interrupted: bool, opts: argparse.Namespace, engine
         return EXIT_INTERRUPTED
     done = [j for j in jobs if j.state is JobState.DONE]
     if done:
-        _maybe_preview(done[0], engine.config.preview.mode)
+        _maybe_preview(done[0], engine.config.preview.mode, engine.config.source)
     return EXIT_OK if len(done) == len(jobs) else EXIT_FAILED
 
 
@@ -257,13 +257,13 @@ def job_summary(job: Job) -> dict[str, Any]:
     }
 
 
-def _maybe_preview(job: Job, mode: str) -> None:
+def _maybe_preview(job: Job, mode: str, config: Path | None = None) -> None:
     from . import tmux
 
     if mode == "off" or job.output_path is None:
         return
     if mode == "auto" and not (tmux.in_tmux() and sys.stdout.isatty()):
         return
-    result = tmux.open_image_window(Path(job.output_path), slugify(job.user_prompt))
+    result = tmux.open_image_window(Path(job.output_path), slugify(job.user_prompt), config=config)
     if not result.ok:
         fail(f"preview: {result.error}")

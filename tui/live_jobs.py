@@ -83,13 +83,19 @@ class LiveJobs:
             return
         if self.preview_mode in ("auto", "on"):
             path = Path(job.output_path)
-            tmux.open_image_window(path, slug(job.user_prompt or path.stem), env=self.env)
+            name = slug(job.user_prompt or path.stem)
+            tmux.open_image_window(path, name, env=self.env, config=self._config_file())
         if not tmux_notify.user_sees_us(self.env):
             name = Path(job.output_path).name
             tmux_notify.display_message(f"imagen-tui: done {safe(name)}", self.env)
             notify = getattr(self.engine.config, "notify", None)
             if getattr(notify, "bell", False):
                 self.call_from_thread(self.bell)
+
+    def _config_file(self) -> Path | None:
+        """The config file the engine read (also one given with --config), for viewers."""
+        source = getattr(getattr(self.engine, "config", None), "source", None)
+        return Path(source) if source else None
 
     @work(thread=True, group="tmux-checks", exit_on_error=False)
     def _tmux_checks(self) -> None:
@@ -116,7 +122,7 @@ class LiveJobs:
 
     @work(thread=True, group="spawn", exit_on_error=False)
     def _spawn(self, path: Path, name: str) -> None:
-        result = tmux.open_image_window(path, name, env=self.env)
+        result = tmux.open_image_window(path, name, env=self.env, config=self._config_file())
         if result.ok:
             verb = "Reused" if result.reused else "Opened"
             message, severity = f"{verb} window {tmux.window_name(name)}", "information"

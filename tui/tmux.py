@@ -64,13 +64,16 @@ VIEWER_ENV = (
 )
 
 
-def viewer_environment(env: Mapping[str, str]) -> list[str]:
+def viewer_environment(env: Mapping[str, str], config: Path | None = None) -> list[str]:
     """`-e NAME=VALUE` arguments (for new-window / respawn-window, tmux 3.0+) for each
-    `VIEWER_ENV` variable set in `env`, in sorted order."""
+    `VIEWER_ENV` variable set in `env`, in sorted order; `config` (the file the caller
+    read, e.g. from `--config`) is passed as IMAGEN_TUI_CONFIG."""
+    chosen = {name: env[name] for name in VIEWER_ENV if env.get(name)}
+    if config is not None:
+        chosen["IMAGEN_TUI_CONFIG"] = str(Path(config).absolute())
     args: list[str] = []
-    for name in sorted(VIEWER_ENV):
-        if env.get(name):
-            args += ["-e", f"{name}={env[name]}"]
+    for name in sorted(chosen):
+        args += ["-e", f"{name}={chosen[name]}"]
     return args
 
 
@@ -132,13 +135,18 @@ def _find_tagged(session: str, slug: str, env: Mapping[str, str], runner: Runner
 
 
 def _new_window(
-    own_window: str, slug: str, cwd: str, argv: list[str], env: Mapping[str, str], runner: Runner
+    own_window: str,
+    slug: str,
+    cwd: str,
+    argv: list[str],
+    env: Mapping[str, str],
+    runner: Runner,
+    options: Sequence[str] = (),
 ) -> str:
     # "#" would start a format in the name; "##" is a literal "#".
     name = window_name(slug).replace("#", "##")
     args = ["new-window", "-d", "-P", "-F", "#{window_id}", "-a", "-t", own_window]
-    args += ["-n", name, "-c", cwd, *viewer_environment(env)]
-    out = _tmux([*args, "--", *argv], env, runner)
+    out = _tmux([*args, "-n", name, "-c", cwd, *options, "--", *argv], env, runner)
     window_id = out.strip()
     if not window_id.startswith("@"):
         raise _TmuxError(f"tmux new-window gave unexpected output: {window_id!r}")
@@ -163,12 +171,14 @@ def open_image_window(
     *,
     env: Mapping[str, str] | None = None,
     argv: list[str] | None = None,
+    config: Path | None = None,
     runner: Runner = subprocess.run,
 ) -> SpawnResult:
     """Show `image` in a background window `img:<slug>` next to ours, reusing the slug's window.
 
     `argv` overrides the command (default `viewer_argv(image)`); `env` is the environment tmux
-    runs with (default `os.environ`); it only selects the server and is never put on a command line.
+    runs with (default `os.environ`): it selects the server, and only its `VIEWER_ENV` names
+    reach the viewer (`-e`); `config` is the config file the viewer should read too.
     """
     env = os.environ if env is None else env
     if not in_tmux(env):
@@ -176,18 +186,19 @@ def open_image_window(
     image = Path(image).absolute()
     command = list(argv) if argv is not None else viewer_argv(image)
     cwd = str(image.parent)
+    extra = viewer_environment(env, config)
     try:
         session, own_window = _own_window(env, runner)
         existing = _find_tagged(session, slug, env, runner)
         if existing is not None:
             # respawn-window makes the window current (seen on 3.3a): put the user's view back.
             active = _tmux(["display", "-p", "-t", session, "#{window_id}"], env, runner).strip()
-            respawn = ["respawn-window", "-k", "-t", existing, "-c", cwd, *viewer_environment(env)]
+            respawn = ["respawn-window", "-k", "-t", existing, "-c", cwd, *extra]
             _tmux([*respawn, "--", *command], env, runner)
             if active.startswith("@") and active != existing:
                 _tmux(["select-window", "-t", active], env, runner)
             return SpawnResult(ok=True, window_id=existing, reused=True)
-        window_id = _new_window(own_window, slug, cwd, command, env, runner)
+        window_id = _new_window(own_window, slug, cwd, command, env, runner, extra)
     except _TmuxError as exc:
         return SpawnResult(ok=False, error=str(exc))
     return SpawnResult(ok=True, window_id=window_id, error=_tag(window_id, slug, env, runner))

@@ -241,3 +241,12 @@ def test_the_viewer_gets_our_config_and_state_dirs_not_the_servers(
         "-e", f"IMAGEN_TUI_CONFIG={tmp_path / 'my config.toml'}",
         "-e", f"XDG_STATE_HOME={tmp_path / 'state;'}",
     ]  # fmt: skip
+
+
+def test_the_config_file_read_goes_to_the_viewer(tmp_path: Path) -> None:
+    """`imagen-tui --config F`: the viewer reads F too (it wins over IMAGEN_TUI_CONFIG)."""
+    env = {"IMAGEN_TUI_CONFIG": "/elsewhere.toml", "XDG_CACHE_HOME": "/c"}
+    chosen = tmp_path / "f.toml"
+    assert tmux.viewer_environment(env, chosen) == [
+        "-e", f"IMAGEN_TUI_CONFIG={chosen}", "-e", "XDG_CACHE_HOME=/c",
+    ]  # fmt: skip
