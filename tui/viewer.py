@@ -109,6 +109,7 @@ class ViewerApp(App[None]):
         if image not in self.images:
             self.images.insert(0, image)
         self.index = self.images.index(image)
+        self.in_history = False  # True once n/p stepped through the history, not the folder
         self.startup = startup
 
     @property
@@ -154,6 +155,7 @@ class ViewerApp(App[None]):
         beside = self._history_neighbour(older=delta > 0)
         if beside is not None:
             self.images[self.index] = beside
+            self.in_history = True  # the folder's "(i/N)" no longer says where we are
             self._show_current()
         elif len(self.images) > 1:
             self.index = (self.index + delta) % len(self.images)
@@ -168,7 +170,8 @@ class ViewerApp(App[None]):
 
     def _show_current(self) -> None:
         path = self.current
-        self.title = visible(f"{path.name} ({self.index + 1}/{len(self.images)})")
+        where = "" if self.in_history else f" ({self.index + 1}/{len(self.images)})"
+        self.title = visible(f"{path.name}{where}")
         self.query_one("#meta-body", Static).update(metadata_text(path, self.history))
         self.query_one(ImagePreview).show(path)
 

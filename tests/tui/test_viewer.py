@@ -275,5 +275,7 @@ def test_next_and_previous_follow_the_history_including_new_images(tmp_path: Pat
         assert "made after the viewer opened" in text_of(app, "#meta-body")
         await pilot.press("n", "n")  # older again
         assert app.current == first
+        # the folder's "(i/N)" would be wrong here: it stayed at the first image's place
+        assert app.title == first.name  # the slug has no control characters
 
     drive(app, steps)
