@@ -97,6 +97,21 @@ def subcommand_first(args: list[str]) -> list[str] | None:
     return None
 
 
+def unknown_command(word: str) -> str:
+    """The error for a first argument that is no subcommand: a typo, or a prompt without
+    --once."""
+    import difflib
+    import shlex
+
+    close = difflib.get_close_matches(word, SUBCOMMANDS, n=1)
+    if close:
+        return f"unknown command {word!r} (did you mean {close[0]}?)"
+    return (
+        f"unknown command {shlex.quote(word)}; to make an image: {PROG} --once "
+        f"{shlex.quote(word)} (commands: {', '.join(SUBCOMMANDS)})"
+    )
+
+
 QUICK_COMMANDS = frozenset({"history", "jobs", "cancel", "usage", "config", "backends"})
 """Subcommands that read a little and exit: they run with the garbage collector off."""
 
@@ -116,6 +131,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             if reordered[0] in QUICK_COMMANDS and "--reindex" not in reordered:
                 _no_gc()
             return subcommands.run(reordered)
+        if args and not args[0].startswith("-"):
+            raise UsageError(unknown_command(args[0]))
         opts = build_parser().parse_args(args)
         if opts.once is not None:
             from .headless import run_once

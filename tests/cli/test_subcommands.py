@@ -114,3 +114,14 @@ def test_restore_takes_the_path_given_to_trash() -> None:
     assert image.exists() and res.stdout.strip() == str(image)
     listed = cli("history", "--json").stdout
     assert json.loads(listed.splitlines()[0])["path"] == str(image)
+
+
+def test_a_mistyped_command_or_a_bare_prompt_says_what_to_type() -> None:
+    """Seen as a new user: `imagen-tui histroy` and `imagen-tui "a red fox"` only said
+    'unrecognized arguments'."""
+    typo = cli("histroy", "--json")
+    assert typo.returncode == 2
+    assert "unknown command 'histroy' (did you mean history?)" in one_line(typo.stderr)
+    bare = cli("a red fox")
+    assert bare.returncode == 2
+    assert """to make an image: imagen-tui --once 'a red fox'""" in one_line(bare.stderr)
