@@ -14,24 +14,33 @@ from textual.widgets import Static
 
 from imagen_tui.tui import bindings
 
+NARROW = 70
+"""Below this many columns the id column is left out: Rich squeezed the actions to nothing."""
 
-def keymap_table(keymap: Mapping[str, str]) -> Table:
-    """Every binding, grouped by where it works: keys, action, binding id (for `[keys]`)."""
+
+def keymap_table(keymap: Mapping[str, str], *, ids: bool = True) -> Table:
+    """Every binding, grouped by where it works: keys, action, and with `ids` the binding id
+    (for `[keys]`)."""
     table = Table(box=None, expand=True, pad_edge=False, show_header=True)
     table.add_column("keys", no_wrap=True, style="bold")
     table.add_column("action", ratio=1)
-    table.add_column(Text("id (config [keys])"), no_wrap=True, style="dim")
+    if ids:
+        table.add_column(Text("id (config [keys])"), no_wrap=True, style="dim")
+
+    def row(*cells: str | Text) -> None:
+        table.add_row(*cells[: len(table.columns)])
+
     specs = bindings.effective(keymap)
     for scope in bindings.SCOPES:
         rows = [s for s in specs if s.where == scope]
         if not rows:
             continue
-        table.add_row(Text(scope, style="italic underline"), "", "")
+        row(Text(scope, style="italic underline"), "", "")
         for spec in rows:
-            table.add_row(bindings.display_keys(spec.keys), spec.description, spec.id)
-    table.add_row(Text("in the editor and lists (fixed keys)", style="italic underline"), "", "")
+            row(bindings.display_keys(spec.keys), spec.description, spec.id)
+    row(Text("in the editor and lists (fixed keys)", style="italic underline"), "", "")
     for keys, action in FIXED_KEYS:
-        table.add_row(keys, action, "")
+        row(keys, action, "")
     return table
 
 
@@ -58,4 +67,10 @@ class HelpScreen(ModalScreen[None]):
         with VerticalScroll(id="help-body") as body:
             key = bindings.key_label(self.keymap, "help")
             body.border_title = f"Keys ({key} / escape closes)"
-            yield Static(keymap_table(self.keymap), id="help-table")
+            wide = self.app.size.width >= NARROW
+            yield Static(keymap_table(self.keymap, ids=wide), id="help-table")
+
+    def on_resize(self) -> None:
+        """Keep or drop the id column as the terminal is resized."""
+        table = keymap_table(self.keymap, ids=self.size.width >= NARROW)
+        self.query_one("#help-table", Static).update(table)
