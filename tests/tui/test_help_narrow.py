@@ -26,6 +26,7 @@ def test_help_at_40_columns_shows_actions_not_ids(tmp_path: Path) -> None:
         assert isinstance(app.screen, HelpScreen)
         columns, rows = rows_of(pilot)
         assert columns == 2 and ("ctrl+g", "Generate") in rows
+        assert "Editor" in app.export_screenshot()  # f2's action drawn, not squeezed away
 
     drive(app, steps, size=(40, 12))
 

@@ -22,7 +22,8 @@ def keymap_table(keymap: Mapping[str, str], *, ids: bool = True) -> Table:
     """Every binding, grouped by where it works: keys, action, and with `ids` the binding id
     (for `[keys]`)."""
     table = Table(box=None, expand=True, pad_edge=False, show_header=True)
-    table.add_column("keys", no_wrap=True, style="bold")
+    # Narrow: the scope headings (in this column) may wrap rather than take every column.
+    table.add_column("keys", no_wrap=ids, max_width=None if ids else 16, style="bold")
     table.add_column("action", ratio=1)
     if ids:
         table.add_column(Text("id (config [keys])"), no_wrap=True, style="dim")
