@@ -49,6 +49,10 @@ def format_time(value: Any) -> str:
     return " " * 16
 
 
+KEEP_SEARCH_PAGES = 8
+"""Pages a new query is searched for the image selected before it (closing a search)."""
+
+
 class HistoryList(ReportsWorkerErrors, ScrollView, can_focus=True):
     """Rows of the history; `count` lines tall; the cursor is a row index."""
 
@@ -84,15 +88,21 @@ class HistoryList(ReportsWorkerErrors, ScrollView, can_focus=True):
 
     # -- data -----------------------------------------------------------------------------
 
-    def set_source(self, fetch: PageFetch, counter: Callable[[], int]) -> None:
-        """Show a new query: forget every row and start from the top."""
+    def set_source(
+        self, fetch: PageFetch, counter: Callable[[], int], *, keep_selected: bool = False
+    ) -> None:
+        """Show a new query from the top; with `keep_selected`, on the selected image instead
+        when it is among the first KEEP_SEARCH_PAGES pages of the new query."""
+        current = self.current_row() if keep_selected else None
+        screen_line = self.cursor - self.scroll_offset.y
         self.fetch, self.counter = fetch, counter
         self._generation += 1
         self.pages = RowPages()
         self._pending.clear()
         self.cursor = 0
         self.scroll_to(y=0, animate=False)
-        self._reload(self._generation, keep=None)
+        keep = (getattr(current, "id", None), screen_line) if current is not None else None
+        self._reload(self._generation, keep=keep, search_pages=KEEP_SEARCH_PAGES)
 
     def refresh_rows(self) -> None:
         """Reload after the store changed, keeping the selected row and its screen line."""
@@ -112,7 +122,7 @@ class HistoryList(ReportsWorkerErrors, ScrollView, can_focus=True):
         return self.pages.row(self.cursor) if self.count else None
 
     @work(thread=True, group="history-reload", exclusive=True, exit_on_error=False)
-    def _reload(self, generation: int, keep: tuple[Any, int] | None) -> None:
+    def _reload(self, generation: int, keep: tuple[Any, int] | None, search_pages: int = 0) -> None:
         fetch, counter, worker = self.fetch, self.counter, get_current_worker()
         if fetch is None or counter is None:
             return
@@ -122,6 +132,7 @@ class HistoryList(ReportsWorkerErrors, ScrollView, can_focus=True):
         if keep is not None and keep[0] is not None:
             # Walk forward until the kept row appears (new rows arrive at the top).
             last_page = (self.cursor + max(0, count - self.count)) // pages.page_size + 1
+            last_page = max(last_page, search_pages)
             for number in range(last_page + 1):
                 pages.fetch_through(number, fetch, lambda: worker.is_cancelled)
                 found = pages.find(lambda r: r.id == keep[0])
@@ -129,7 +140,7 @@ class HistoryList(ReportsWorkerErrors, ScrollView, can_focus=True):
                     target = found
                     break
             else:
-                target = min(self.cursor, max(0, count - 1))
+                target = 0 if search_pages else min(self.cursor, max(0, count - 1))
         pages.fetch_through(pages.page_of(target), fetch, lambda: worker.is_cancelled)
         if not worker.is_cancelled:
             self.app.call_from_thread(self._apply, generation, count, pages, target, keep)

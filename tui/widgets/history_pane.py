@@ -81,15 +81,17 @@ class HistoryPane(ReportsWorkerErrors, Container):
 
     # -- querying -------------------------------------------------------------------------
 
-    def reload(self) -> None:
-        """Show the current query/filters from the top."""
+    def reload(self, *, keep_selected: bool = False) -> None:
+        """Show the current query/filters from the top (or on the selected image, if it is
+        near the top of the new view)."""
         q, fav, tr = self.query_text, self.favourites, self.trashed
 
         def fetch(after: Any, limit: int) -> tuple[list[Any], Any]:
             page = self.history.page(q, favourites=fav, trashed=tr, after=after, limit=limit)
             return page.rows, page.next
 
-        self.list.set_source(fetch, lambda: self.history.count(q, favourites=fav, trashed=tr))
+        count = lambda: self.history.count(q, favourites=fav, trashed=tr)  # noqa: E731
+        self.list.set_source(fetch, count, keep_selected=keep_selected)
         self._status()
 
     def store_changed(self, paths: Iterable[Path | str] | None = None) -> None:
@@ -244,7 +246,7 @@ class HistoryPane(ReportsWorkerErrors, Container):
             search.value, search.display = "", False
             if self.query_text is not None:
                 self.query_text = None
-                self.reload()
+                self.reload(keep_selected=True)  # the image found stays selected
             self.list.focus()
 
     def action_toggle_favourites(self) -> None:
