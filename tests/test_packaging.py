@@ -40,5 +40,5 @@ def test_wheel_holds_every_module_and_data_file(tmp_path: Path) -> None:
     assert tops == {"imagen_tui"}, tops
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     text = zipfile.ZipFile(wheel).read(entry_points).decode()
-    assert "imagen-tui = imagen_tui.tui.cli:main" in text
+    assert "imagen-tui = imagen_tui.tui.cli:entry" in text
     assert "mock = imagen_tui.backends.adapters.mock:MockBackend" in text

@@ -264,6 +264,9 @@ class WorkbenchApp(LiveJobs, App[int]):
         await self.engine.start()
         self.started = True
         self._unsubscribe = self.engine.subscribe(self._on_engine_event)
+        # Taken before the list loads its first page: the poller then reports only later
+        # changes, instead of reading the whole library once more (1.3 s at 100,000 images).
+        self.sync.history_cursor = await asyncio.to_thread(self._history_cursor)
         self.main.query_one(HistoryPane).reload()
         self.main.query_one(JobList).upsert(list(self.engine.jobs()))
         self._poll()
@@ -271,6 +274,12 @@ class WorkbenchApp(LiveJobs, App[int]):
             self.run_worker(self.sync.watch(self._roots()), group="watch", exit_on_error=False)
         if tmux.in_tmux(self.env):
             self._tmux_checks()
+
+    def _history_cursor(self) -> Any:
+        try:
+            return self.engine.history.change_cursor()
+        except Exception:  # a broken index: the poller starts from 0 and reports it
+            return 0
 
     def _roots(self) -> list[Path]:
         try:

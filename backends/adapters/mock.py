@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
 
-from PIL import Image, ImageDraw, ImageFilter, ImageOps
+from PIL import Image, ImageDraw, ImageFilter
 
 from ..base import Backend, BackendOptions, Capability, JobContext
 from ..errors import ErrorCode, ImagenError
@@ -103,6 +103,8 @@ def _background(
     bg = bg.filter(ImageFilter.GaussianBlur(max(w, h) * 0.08))
     if reference is not None:
         shadow, light = _mix(pal.corners[3], (0, 0, 0), 0.5), _mix(pal.glow, (255, 255, 255), 0.3)
+        from PIL import ImageOps  # only with a reference image
+
         tinted = ImageOps.colorize(ImageOps.fit(reference, size).convert("L"), shadow, light)
         bg = Image.blend(bg, tinted.filter(ImageFilter.GaussianBlur(0.8)), 0.6)
     return bg

@@ -256,6 +256,11 @@ class HistoryStore:
         """Rows added or changed since `cursor` (0 = all) and the next cursor."""
         return self.index.changed_since(cursor)
 
+    def change_cursor(self) -> int:
+        """The `changed_since` cursor of "now": take it before listing, then ask what changed
+        since (blocking; StoreError like `page`)."""
+        return self.index.change_cursor()
+
     def get(self, image: Path) -> ImageRow | None:
         return self.index.get(image)
 

@@ -283,6 +283,12 @@ class Index:
         return [image_row(row[:-1]) for row in rows], next_cursor
 
     @schema.guarded
+    def change_cursor(self) -> int:
+        """The cursor `changed_since` would return after reading every change so far: what a
+        reader that has just listed the images starts from."""
+        return int(self._db.execute("SELECT coalesce(max(seq), 0) FROM images").fetchone()[0])
+
+    @schema.guarded
     def count(
         self, query: str | None = None, *, favourites: bool = False, trashed: bool = False
     ) -> int:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import os
-import random
 import sqlite3
 import threading
 import time
@@ -138,7 +137,9 @@ def _enable_wal(conn: sqlite3.Connection, wait_s: float = 30.0) -> None:
         except sqlite3.OperationalError as exc:
             if not _is_busy(exc) or time.monotonic() > deadline:
                 raise
-        time.sleep(delay * (0.5 + random.random()))
+        from random import random  # only when another process holds the database
+
+        time.sleep(delay * (0.5 + random()))
         delay = min(delay * 2, 0.1)
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from imagen_tui.tui.graphics import doctor
-from imagen_tui.tui.graphics.detect import PASSTHROUGH_LINE, TerminalFacts, decide
+from imagen_tui.tui.graphics.detect import PASSTHROUGH_LINE, Decision, TerminalFacts, decide
 
 TMUX = {"TMUX": "/tmp/s,1,0", "TERM": "tmux-256color"}
 KITTY_BEHIND_TMUX = TerminalFacts(
@@ -41,10 +41,22 @@ def test_report_never_carries_control_characters() -> None:
 def test_advice_is_given_once(tmp_path: Path) -> None:
     decision = decide(KITTY_BEHIND_TMUX)
     first = doctor.advice_once(decision, tmp_path / "state")
-    assert first is not None and PASSTHROUGH_LINE in first
+    assert first is not None and f"\n  {PASSTHROUGH_LINE.strip()}\n" in first  # its own line
+    assert "?" not in first and "\x1b" not in first
     assert doctor.advice_once(decision, tmp_path / "state") is None
     sharp = decide(TerminalFacts(is_tty=True, env={"TERM": "xterm"}, da1=(4,)))
     assert doctor.advice_once(sharp, tmp_path / "state") is None
+
+
+def test_advice_text_keeps_config_lines_apart_and_no_control_characters() -> None:
+    text = doctor.notification_text(["Add this", "    set -g x on", "then restart."])
+    assert text == "Add this\n  set -g x on\nthen restart."
+
+
+def test_advice_never_carries_control_characters(tmp_path: Path) -> None:
+    evil = Decision("halfcell", detected=("TERM x\x1b[2J",), advice=("a\x07b", "    c\x1bd"))
+    text = doctor.advice_once(evil, tmp_path)
+    assert text == "TERM x?[2J\na?b\n  c?d"
 
 
 def test_main_off_a_terminal(capsys: pytest.CaptureFixture[str]) -> None:
@@ -57,13 +69,3 @@ def test_main_rejects_unknown_renderers(capsys: pytest.CaptureFixture[str]) -> N
     assert doctor.main(["--renderer", "iterm"], env={}) == 2
     assert "choose from" in capsys.readouterr().err
     assert doctor.main(["--bogus"], env={}) == 2
-
-
-def test_advice_once_keeps_its_lines(tmp_path: Path) -> None:
-    """Seen in tmux, flattened into one line: '…behind tmux: half-cell blocks For real pixels
-    inside tmux: … add to ~/.tmux.conf set -g allow-passthrough on with a sixel terminal…'."""
-    decision = decide(TerminalFacts(is_tty=True, env={"TERM": "tmux-256color", "TMUX": "/s,1,0"}))
-    text = doctor.advice_once(decision, tmp_path / "state")
-    assert text is not None and PASSTHROUGH_LINE in decision.advice[1]
-    lines = [line.strip() for line in (decision.detected[-1], *decision.advice)]
-    assert text.splitlines() == lines

@@ -133,6 +133,10 @@ class FakeHistory:
         """Files seen appearing: the fake's rows are made by the tests, so nothing to add."""
         return 0
 
+    def change_cursor(self) -> int:
+        self.cursor_asked = getattr(self, "cursor_asked", 0) + 1
+        return self.version
+
     def changed_since(self, cursor: Any) -> tuple[list[FakeRow], int]:
         cursor = cursor or 0
         return [r for v, r in self.changed if v > cursor], self.version

@@ -83,3 +83,17 @@ def test_the_poller_reports_rows_whose_previews_are_dropped(tmp_path: Path) -> N
         assert pane._thumbs.get(first) is kept  # not dropped and decoded again
 
     drive(app, steps)
+
+
+def test_the_poller_starts_after_what_the_list_loaded(tmp_path: Path) -> None:
+    """The change cursor is taken before the first page: the poller does not read the whole
+    library again at start-up (and so does not reload the list)."""
+    app, engine = make_app(tmp_path, images=25)
+
+    async def steps(pilot: Pilot[Any]) -> None:
+        assert app.sync is not None
+        assert app.sync.history_cursor == engine.history.version
+        assert engine.history.cursor_asked == 1
+        assert app.sync.poll_once()[1] == []
+
+    drive(app, steps)

@@ -168,6 +168,23 @@ def test_slash_searches_and_escape_clears(tmp_path: Path) -> None:
     drive(app, steps)
 
 
+def test_closing_a_search_keeps_the_image_found_selected(tmp_path: Path) -> None:
+    app, _ = make_app(tmp_path, images=30)
+
+    async def steps(pilot: Pilot[Any]) -> None:
+        await pilot.press("f4", "slash")
+        await type_text(pilot, "image 7 prompt")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: hlist(pilot).count == 1)
+        assert hlist(pilot).current_row().prompt == "image 7 prompt"
+        await pilot.press("slash", "escape")
+        await wait_for(pilot, lambda: hlist(pilot).count == 30)
+        await wait_for(pilot, lambda: hlist(pilot).current_row().prompt == "image 7 prompt")
+        assert hlist(pilot).cursor == 22  # newest first: 29 … 7
+
+    drive(app, steps)
+
+
 def test_enter_shows_the_image_full_screen(tmp_path: Path) -> None:
     app, _ = make_app(tmp_path, images=2)
 

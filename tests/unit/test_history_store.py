@@ -95,3 +95,13 @@ def test_images_dropped_into_a_library_folder_are_indexed_once(tmp_path: Path) -
     row = store.index.get(dropped)
     assert row is not None and (row.width, row.height) == (40, 30)
     assert store.index_new([dropped]) == 0
+
+
+def test_change_cursor_is_where_a_reader_that_just_listed_starts(tmp_path: Path) -> None:
+    store, first = saved(tmp_path)
+    cursor = store.change_cursor()
+    assert cursor > 0 and store.changed_since(cursor) == ([], cursor)
+    store.set_favourite(first, True)
+    rows, after = store.changed_since(cursor)
+    assert [r.path for r in rows] == [str(first)] and after > cursor
+    assert store.change_cursor() == after

@@ -71,6 +71,18 @@ def doctor_report(
     return "\n".join(lines) + "\n"
 
 
+def notification_text(lines: tuple[str, ...] | list[str]) -> str:
+    """Terminal-wrapped advice lines as one notification: prose joined into one paragraph, an
+    indented line (a config line to copy) kept on a line of its own."""
+    text = ""
+    for line in lines:
+        if line.startswith(" "):
+            text = f"{text.rstrip()}\n  {line.strip()}\n"
+        else:
+            text += ("" if not text or text.endswith("\n") else " ") + line.strip()
+    return text.strip()
+
+
 def advice_once(decision: Decision, state_dir: Path) -> str | None:
     """The notification text for `decision`'s advice, or None if there is none or it was shown.
 
@@ -79,8 +91,8 @@ def advice_once(decision: Decision, state_dir: Path) -> str | None:
     """
     if not decision.advice:
         return None
-    lines = decision.detected[-1:] + decision.advice  # one line each, as `doctor` prints them
-    text = "\n".join(printable(line.strip()) for line in lines)
+    lines = [*decision.detected[-1:], *notification_text(decision.advice).split("\n")]
+    text = "\n".join(printable(line) for line in lines)  # printable() would hide the breaks
     marker = state_dir / f"graphics-advice-{hashlib.sha1(text.encode()).hexdigest()[:12]}"
     if marker.exists():
         return None

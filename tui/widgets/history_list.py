@@ -49,6 +49,10 @@ def format_time(value: Any) -> str:
     return " " * 16
 
 
+KEEP_SEARCH_PAGES = 8
+"""Pages a new query is searched for the image selected before it (closing a search)."""
+
+
 class HistoryList(ReportsWorkerErrors, ScrollView, can_focus=True):
     """Rows of the history; `count` lines tall; the cursor is a row index."""
 
@@ -85,33 +89,29 @@ class HistoryList(ReportsWorkerErrors, ScrollView, can_focus=True):
     # -- data -----------------------------------------------------------------------------
 
     def set_source(
-        self, fetch: PageFetch, counter: Callable[[], int], *, keep_selection: bool = False
+        self, fetch: PageFetch, counter: Callable[[], int], *, keep_selected: bool = False
     ) -> None:
-        """Show a new query from the top; with `keep_selection`, the selected image stays
-        selected (on its screen line) when the new view holds it (a filter toggled, a search
-        closed), so the next key acts on the image the user chose."""
-        keep = self._selection() if keep_selection else None
-        origin, old_count = self.cursor, self.count
+        """Show a new query from the top; with `keep_selected`, on the selected image instead
+        when it is among the first KEEP_SEARCH_PAGES pages of the new query."""
+        current = self.current_row() if keep_selected else None
+        screen_line = self.cursor - self.scroll_offset.y
         self.fetch, self.counter = fetch, counter
         self._generation += 1
         self.pages = RowPages()
         self._pending.clear()
         self.cursor = 0
-        if keep is None:
-            self.scroll_to(y=0, animate=False)
-        self._reload(self._generation, keep, origin, old_count, 0)
+        self.scroll_to(y=0, animate=False)
+        keep = (getattr(current, "id", None), screen_line) if current is not None else None
+        self._reload(self._generation, keep=keep, search_pages=KEEP_SEARCH_PAGES)
 
     def refresh_rows(self) -> None:
         """Reload after the store changed, keeping the selected row and its screen line."""
         if self.fetch is None:
             return
-        self._generation += 1
-        self._reload(self._generation, self._selection(), self.cursor, self.count, self.cursor)
-
-    def _selection(self) -> tuple[Any, int]:
-        """(id of the selected row or None, its line on screen)."""
         current = self.current_row()
-        return (getattr(current, "id", None), self.cursor - self.scroll_offset.y)
+        keep = (getattr(current, "id", None), self.cursor - self.scroll_offset.y)
+        self._generation += 1
+        self._reload(self._generation, keep=keep)
 
     @property
     def loaded(self) -> bool:
@@ -122,33 +122,25 @@ class HistoryList(ReportsWorkerErrors, ScrollView, can_focus=True):
         return self.pages.row(self.cursor) if self.count else None
 
     @work(thread=True, group="history-reload", exclusive=True, exit_on_error=False)
-    def _reload(
-        self,
-        generation: int,
-        keep: tuple[Any, int] | None,
-        origin: int,
-        old_count: int,
-        fallback: int,
-    ) -> None:
-        """Count and page in the rows, then select `keep`'s row if found, else `fallback`.
-
-        The kept row can only have moved down by the rows added since (`origin` was its
-        index among `old_count` rows), so the walk stops at that page.
-        """
+    def _reload(self, generation: int, keep: tuple[Any, int] | None, search_pages: int = 0) -> None:
         fetch, counter, worker = self.fetch, self.counter, get_current_worker()
         if fetch is None or counter is None:
             return
         count = counter()
         pages: RowPages[Any] = RowPages()
-        target = min(fallback, max(0, count - 1))
+        target = 0
         if keep is not None and keep[0] is not None:
-            last_page = (origin + max(0, count - old_count)) // pages.page_size + 1
+            # Walk forward until the kept row appears (new rows arrive at the top).
+            last_page = (self.cursor + max(0, count - self.count)) // pages.page_size + 1
+            last_page = max(last_page, search_pages)
             for number in range(last_page + 1):
                 pages.fetch_through(number, fetch, lambda: worker.is_cancelled)
                 found = pages.find(lambda r: r.id == keep[0])
                 if found is not None:
                     target = found
                     break
+            else:
+                target = 0 if search_pages else min(self.cursor, max(0, count - 1))
         pages.fetch_through(pages.page_of(target), fetch, lambda: worker.is_cancelled)
         if not worker.is_cancelled:
             self.app.call_from_thread(self._apply, generation, count, pages, target, keep)

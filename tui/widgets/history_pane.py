@@ -81,19 +81,17 @@ class HistoryPane(ReportsWorkerErrors, Container):
 
     # -- querying -------------------------------------------------------------------------
 
-    def reload(self, *, keep_selection: bool = False) -> None:
-        """Show the current query/filters from the top, or at the selected image when
-        `keep_selection` and the new view holds it."""
+    def reload(self, *, keep_selected: bool = False) -> None:
+        """Show the current query/filters from the top (or on the selected image, if it is
+        near the top of the new view)."""
         q, fav, tr = self.query_text, self.favourites, self.trashed
 
         def fetch(after: Any, limit: int) -> tuple[list[Any], Any]:
             page = self.history.page(q, favourites=fav, trashed=tr, after=after, limit=limit)
             return page.rows, page.next
 
-        def count() -> int:
-            return self.history.count(q, favourites=fav, trashed=tr)
-
-        self.list.set_source(fetch, count, keep_selection=keep_selection)
+        count = lambda: self.history.count(q, favourites=fav, trashed=tr)  # noqa: E731
+        self.list.set_source(fetch, count, keep_selected=keep_selected)
         self._status()
 
     def store_changed(self, paths: Iterable[Path | str] | None = None) -> None:
@@ -248,16 +246,16 @@ class HistoryPane(ReportsWorkerErrors, Container):
             search.value, search.display = "", False
             if self.query_text is not None:
                 self.query_text = None
-                self.reload(keep_selection=True)
+                self.reload(keep_selected=True)  # the image found stays selected
             self.list.focus()
 
     def action_toggle_favourites(self) -> None:
         self.favourites = not self.favourites
-        self.reload(keep_selection=True)
+        self.reload(keep_selected=True)  # F, F, d must trash the image chosen before
 
     def action_toggle_trash_view(self) -> None:
         self.trashed = not self.trashed
-        self.reload(keep_selection=True)
+        self.reload(keep_selected=True)
 
     def _row(self) -> Any:
         row = self.list.current_row()

@@ -32,13 +32,52 @@ class KeyBar(Static):
             self.call_after_refresh(self._draw)
 
     def _draw(self) -> None:
-        text = Text(no_wrap=True, overflow="ellipsis")
+        pairs: list[tuple[str, str]] = []
+        help_pair: tuple[str, str] | None = None
         seen: set[str] = set()
-        key_style = self.app.get_css_variables().get("footer-key-foreground", "")
         for _node, binding, enabled, _tooltip in self.screen.active_bindings.values():
             if not binding.show or binding.action in seen or not enabled:
                 continue
             seen.add(binding.action)
-            text.append(f" {self.app.get_key_display(binding)} ", style=f"bold {key_style}")
-            text.append(binding.description + " ")
-        self.update(text, layout=False)
+            pair = (self.app.get_key_display(binding), binding.description)
+            pairs.append(pair)
+            if binding.id == "help":
+                help_pair = pair
+        self.update(self._line(pairs, help_pair, self.size.width or 80), layout=False)
+
+    def _line(
+        self, pairs: list[tuple[str, str]], help_pair: tuple[str, str] | None, width: int
+    ) -> Text:
+        """The pairs in order when they fit in `width` cells; else those that fit, `…` and the
+        help key last, so the keys left out are one key away."""
+        key_style = f"bold {self.app.get_css_variables().get('footer-key-foreground', '')}"
+        tail: list[tuple[str, str]] = []
+        more = sum(_cells(p) for p in pairs) > width
+        if more:
+            tail = [help_pair] if help_pair else []
+            room, kept = width - sum(_cells(p) for p in tail) - 2, []
+            for pair in (p for p in pairs if p != help_pair):
+                if _cells(pair) > room:
+                    break
+                kept.append(pair)
+                room -= _cells(pair)
+            pairs = kept
+        text = Text(no_wrap=True, overflow="ellipsis")
+        for key, description in pairs:
+            text.append(f" {key} ", style=key_style)
+            text.append(description + " ")
+        if more:
+            text.append("… ")
+        for key, description in tail:
+            text.append(f" {key} ", style=key_style)
+            text.append(description + " ")
+        return text
+
+    def on_resize(self) -> None:
+        self._draw()
+
+
+def _cells(pair: tuple[str, str]) -> int:
+    """Cells one `key description` pair takes in the bar."""
+    key, description = pair
+    return Text(f" {key} {description} ").cell_len

@@ -8,6 +8,7 @@ characters from a file can reach the terminal.
 from __future__ import annotations
 
 from collections import OrderedDict
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +56,25 @@ def _format(key: str, value: Any) -> str:
         return f"{value:.1f}s"
     if key == "path":
         return safe(Path(str(value)).name)
+    if key == "created_at":
+        return safe(_when(value))
     return safe(value)
+
+
+def _when(value: Any) -> Any:
+    """A sidecar's `created_at` (ISO 8601 text or epoch seconds) as local "YYYY-MM-DD HH:MM:SS";
+    anything else as it is."""
+    try:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            when = datetime.fromtimestamp(value)
+        elif isinstance(value, str):
+            when = datetime.fromisoformat(value)
+            when = when.astimezone() if when.tzinfo else when
+        else:
+            return value
+    except (ValueError, OverflowError, OSError):
+        return value
+    return when.strftime("%Y-%m-%d %H:%M:%S")
 
 
 def metadata_text(meta: dict[str, Any] | None, problem: str | None = None) -> Text:
