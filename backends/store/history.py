@@ -256,6 +256,15 @@ class HistoryStore:
         """Rows added or changed since `cursor` (0 = all) and the next cursor."""
         return self.index.changed_since(cursor)
 
+    def forget_if_gone(self, image: Path) -> bool:
+        """Drop the row of `image` when its file no longer exists (deleted outside imagen-tui);
+        True when it was dropped. Blocking; StoreError when the index cannot be written."""
+        image = Path(image)
+        if image.exists() or self.index.get(image) is None:
+            return False
+        self.index.remove_image(image)
+        return True
+
     def change_cursor(self) -> int:
         """The `changed_since` cursor of "now": take it before listing, then ask what changed
         since (blocking; StoreError like `page`)."""

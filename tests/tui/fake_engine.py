@@ -177,6 +177,14 @@ class FakeHistory:
         self._touch(row)
         return Path(row.path)
 
+    def forget_if_gone(self, image: Path) -> bool:
+        row = next((r for r in self.rows if r.path == str(image)), None)
+        if row is None or Path(image).exists():
+            return False
+        self.rows.remove(row)
+        self.version += 1
+        return True
+
     def thumbnail(self, path: Path, max_w: int, max_h: int) -> Path:
         with Image.open(path) as im:  # raises on a corrupt file, as the real one does
             im.load()

@@ -9,7 +9,7 @@ from typing import Any
 from textual.pilot import Pilot
 
 from imagen_tui.tui.widgets.history_list import HistoryList
-from tests.tui.workbench_helpers import drive, make_app, settle, type_text, wait_for
+from tests.tui.workbench_helpers import drive, make_app, notes, settle, type_text, wait_for
 
 
 def hlist(pilot: Pilot[Any]) -> HistoryList:
@@ -69,5 +69,20 @@ def test_closing_a_search_keeps_the_image_found(tmp_path: Path) -> None:
         await wait_for(pilot, lambda: hlist(pilot).count == 30)
         assert hlist(pilot).current_row().id == found
         assert hlist(pilot).cursor == 26  # newest first: image 29 … image 3
+
+    drive(app, steps)
+
+
+def test_an_image_deleted_outside_leaves_the_history_when_reached(tmp_path: Path) -> None:
+    app, engine = make_app(tmp_path, images=3)
+    doomed = Path(engine.history.rows[1].path)
+
+    async def steps(pilot: Pilot[Any]) -> None:
+        doomed.unlink()
+        await pilot.press("f4", "j")  # onto "image 1"
+        await wait_for(pilot, lambda: pilot.app.screen.query_one(HistoryList).count == 2)
+        prompts = [r.prompt for r in engine.history.rows]
+        assert prompts == ["image 0 prompt", "image 2 prompt"]
+        assert any("deleted outside imagen-tui" in n for n in notes(app))
 
     drive(app, steps)

@@ -105,3 +105,11 @@ def test_change_cursor_is_where_a_reader_that_just_listed_starts(tmp_path: Path)
     rows, after = store.changed_since(cursor)
     assert [r.path for r in rows] == [str(first)] and after > cursor
     assert store.change_cursor() == after
+
+
+def test_forget_if_gone_drops_only_rows_whose_file_is_gone(tmp_path: Path) -> None:
+    store, image = saved(tmp_path)
+    assert store.forget_if_gone(image) is False and store.get(image) is not None
+    image.unlink()
+    assert store.forget_if_gone(image) is True and store.get(image) is None
+    assert store.forget_if_gone(image) is False  # already forgotten

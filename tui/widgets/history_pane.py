@@ -184,6 +184,8 @@ class HistoryPane(ReportsWorkerErrors, Container):
                 image = thumb.convert("RGB")
         except Exception as exc:  # unreadable image: say so in the preview
             problem = f"Cannot show {path.name}: {safe(exc)}"
+            if self._forget_if_gone(path):
+                return
         if get_current_worker().is_cancelled:
             return
         try:
@@ -195,6 +197,18 @@ class HistoryPane(ReportsWorkerErrors, Container):
             sidecar = f"sidecar unreadable: {safe(meta['sidecar_problem'])}"
             problem = f"{problem}\n{sidecar}" if problem else sidecar
         self.app.call_from_thread(self._arrived, path, image, meta, problem)
+
+    def _forget_if_gone(self, path: Path) -> bool:
+        """A file deleted outside imagen-tui leaves the history (worker thread); True if so."""
+        try:
+            gone = self.history.forget_if_gone(path)
+        except Exception:  # a locked index: show the problem; the next look tries again
+            return False
+        if gone:
+            note = f"{safe(path.name)} was deleted outside imagen-tui: removed from the history"
+            self.app.call_from_thread(self.app.notify, note, markup=False)
+            self.app.call_from_thread(self.store_changed, [path])
+        return gone
 
     def _arrived(self, path: Path, image: Any, meta: Any, problem: str | None) -> None:
         self._thumbs[path] = (image, meta, problem)
