@@ -58,6 +58,16 @@ def _link(graph: Graph, value: Any) -> tuple[str, int] | None:
     return None
 
 
+def _visit(graph: Graph, value: Any, seen: set[str]) -> str | None:
+    """The id of the node `value` links to, marked seen; None when it is no link, was seen
+    already, or the walk has visited too many nodes (a crafted graph stays linear)."""
+    target = _link(graph, value)
+    if target is None or target[0] in seen or len(seen) > _MAX_VISITS:
+        return None
+    seen.add(target[0])
+    return target[0]
+
+
 def _plain(value: Any) -> bool:
     return isinstance(value, str | int | float) and not isinstance(value, bool)
 
@@ -69,12 +79,10 @@ def literal(
     Each node is visited once, so a crafted graph cannot make this exponential."""
     if _plain(value):
         return value
-    target = _link(graph, value)
     seen = set() if seen is None else seen
-    if target is None or target[0] in seen or len(seen) > _MAX_VISITS:
+    if (node_id := _visit(graph, value, seen)) is None:
         return None
-    seen.add(target[0])
-    inputs = graph[target[0]]["inputs"]
+    inputs = graph[node_id]["inputs"]
     for key in (*keys, *_LITERAL_KEYS):
         if key in inputs and (found := literal(graph, inputs[key], keys, seen)) is not None:
             return found
@@ -86,12 +94,10 @@ def text_value(graph: Graph, value: Any, seen: set[str] | None = None) -> str | 
     Each node is visited once per call."""
     if isinstance(value, str):
         return value
-    target = _link(graph, value)
     seen = set() if seen is None else seen
-    if target is None or target[0] in seen or len(seen) > _MAX_VISITS:
+    if (node_id := _visit(graph, value, seen)) is None:
         return None
-    seen.add(target[0])
-    inputs = graph[target[0]]["inputs"]
+    inputs = graph[node_id]["inputs"]
     for key in _STRING_KEYS:
         if key in inputs and (found := text_value(graph, inputs[key], seen)) is not None:
             return found
@@ -112,11 +118,9 @@ def conditioning_texts(
     in input order, without repeats. A node with both a positive and a negative input
     (ControlNetApplyAdvanced, loaders that hold both prompts) is followed on `side` only."""
     seen = set() if seen is None else seen
-    target = _link(graph, value)
-    if target is None or target[0] in seen or len(seen) > _MAX_VISITS:
+    if (node_id := _visit(graph, value, seen)) is None:
         return []
-    seen.add(target[0])
-    node = graph[target[0]]
+    node = graph[node_id]
     inputs = node["inputs"]
     if node["class_type"] == "ConditioningZeroOut":
         return []
