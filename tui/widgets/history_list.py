@@ -20,13 +20,13 @@ from rich.style import Style
 from textual import work
 from textual.geometry import Size
 from textual.message import Message
-from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.worker import get_current_worker
 
 from imagen_tui.tui import bindings
 from imagen_tui.tui.row_pages import PageFetch, RowPages
 from imagen_tui.tui.text import safe
+from imagen_tui.tui.widgets.cursor_list import CursorList
 from imagen_tui.tui.widgets.worker_errors import ReportsWorkerErrors
 
 PREFETCH_MARGIN = 20  # rows from a page edge at which the next page is fetched ahead
@@ -53,7 +53,7 @@ KEEP_SEARCH_PAGES = 8
 """Pages a new query is searched for the image selected before it (closing a search)."""
 
 
-class HistoryList(ReportsWorkerErrors, ScrollView, can_focus=True):
+class HistoryList(ReportsWorkerErrors, CursorList, can_focus=True):
     """Rows of the history; `count` lines tall; the cursor is a row index."""
 
     COMPONENT_CLASSES = {"history-list--row", "history-list--cursor", "history-list--pending"}
@@ -198,20 +198,9 @@ class HistoryList(ReportsWorkerErrors, ScrollView, can_focus=True):
 
     # -- moving ---------------------------------------------------------------------------
 
-    def move_to(self, index: int) -> None:
-        """Put the cursor on `index` (clamped), scroll it into view, update listeners."""
-        if self.count == 0:
-            return
-        old, self.cursor = self.cursor, max(0, min(index, self.count - 1))
-        self.refresh_line(old)  # virtual row indexes
-        self.refresh_line(self.cursor)
-        top, height = self.scroll_offset.y, self.scrollable_content_region.height
-        if self.cursor < top:
-            self.scroll_to(y=self.cursor, animate=False, immediate=True)
-        elif self.cursor >= top + height:
-            self.scroll_to(y=self.cursor - height + 1, animate=False, immediate=True)
-        self._prefetch()
-        self._cursor_moved()
+    @property
+    def row_count(self) -> int:
+        return self.count
 
     def _prefetch(self) -> None:
         offset = self.cursor % self.pages.page_size
@@ -222,22 +211,11 @@ class HistoryList(ReportsWorkerErrors, ScrollView, can_focus=True):
             self._need(number)
 
     def _cursor_moved(self) -> None:
+        self._prefetch()
         row = self.current_row()
         if self.on_cursor is not None:
             self.on_cursor(row)
         self.post_message(self.Highlighted(row))
-
-    def action_move(self, delta: int) -> None:
-        self.move_to(self.cursor + delta)
-
-    def action_page(self, direction: int) -> None:
-        self.move_to(self.cursor + direction * max(1, self.scrollable_content_region.height))
-
-    def action_first(self) -> None:
-        self.move_to(0)
-
-    def action_last(self) -> None:
-        self.move_to(self.count - 1)
 
     def on_resize(self) -> None:
         self.virtual_size = Size(0, self.count)

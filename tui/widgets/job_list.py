@@ -12,17 +12,17 @@ from typing import Any
 from rich.segment import Segment
 from textual.geometry import Size
 from textual.message import Message
-from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from imagen_tui.tui import bindings
 from imagen_tui.tui.job_rows import display_state, job_line
+from imagen_tui.tui.widgets.cursor_list import CursorList
 
 MAX_JOBS = 1000  # older finished jobs drop off the list (they stay in the job log)
 STATES = ("queued", "running", "waiting", "done", "failed", "cancelled")
 
 
-class JobList(ScrollView, can_focus=True):
+class JobList(CursorList, can_focus=True):
     """Jobs by id; `cursor` indexes `order` (newest first)."""
 
     COMPONENT_CLASSES = {"job-list--cursor", *(f"job-list--{s}" for s in STATES)}
@@ -112,33 +112,12 @@ class JobList(ScrollView, can_focus=True):
             style += self.get_component_rich_style("job-list--cursor")
         return Strip([Segment(line.text(width), style)]).adjust_cell_length(width, style)
 
-    def move_to(self, index: int) -> None:
-        if not self.order:
-            return
-        old, self.cursor = self.cursor, max(0, min(index, len(self.order) - 1))
-        self.refresh_line(old)
-        self.refresh_line(self.cursor)
-        self.scroll_to_region_of(self.cursor)
+    @property
+    def row_count(self) -> int:
+        return len(self.order)
+
+    def _cursor_moved(self) -> None:
         self.post_message(self.Highlighted(self.current))
-
-    def scroll_to_region_of(self, index: int) -> None:
-        top, height = self.scroll_offset.y, self.scrollable_content_region.height
-        if index < top:
-            self.scroll_to(y=index, animate=False, immediate=True)
-        elif index >= top + height:
-            self.scroll_to(y=index - height + 1, animate=False, immediate=True)
-
-    def action_move(self, delta: int) -> None:
-        self.move_to(self.cursor + delta)
-
-    def action_page(self, direction: int) -> None:
-        self.move_to(self.cursor + direction * max(1, self.scrollable_content_region.height))
-
-    def action_first(self) -> None:
-        self.move_to(0)
-
-    def action_last(self) -> None:
-        self.move_to(len(self.order) - 1)
 
     def _request(self, action: str) -> None:
         if self.current is not None:
