@@ -90,7 +90,9 @@ class HistoryPane(ReportsWorkerErrors, Container):
             page = self.history.page(q, favourites=fav, trashed=tr, after=after, limit=limit)
             return page.rows, page.next
 
-        count = lambda: self.history.count(q, favourites=fav, trashed=tr)  # noqa: E731
+        def count() -> int:
+            return int(self.history.count(q, favourites=fav, trashed=tr))
+
         self.list.set_source(fetch, count, keep_selected=keep_selected)
         self._status()
 
