@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from .base import Backend, BackendOptions, Capability
 from .errors import ConfigError, ImagenError, RequestError
-from .models import MAX_SEED, GenerationRequest, Problem
+from .models import MAX_COUNT, MAX_SEED, GenerationRequest, Problem
 
 if TYPE_CHECKING:
     from .config import Config
@@ -143,7 +143,11 @@ def _capabilities(backend: Backend, request: GenerationRequest, problems: list[P
 def _per_image(
     backend: Backend, request: GenerationRequest, options: BackendOptions, problems: list[Problem]
 ) -> list[GenerationRequest]:
-    """One request per image, seeds settled now so retry, resume and re-run reproduce it."""
+    """One request per image, seeds settled now so retry, resume and re-run reproduce it.
+    A count outside 1..MAX_COUNT is already a problem: no request is built for it (`-n 10**20`
+    once built requests until memory ran out)."""
+    if not 1 <= request.count <= MAX_COUNT:
+        return []
     base = request.seed
     if base is None and Capability.SEED in backend.capabilities:
         base = secrets.randbelow(MAX_SEED + 1)

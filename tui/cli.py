@@ -7,6 +7,7 @@ Textual is imported only to launch the workbench or the viewer, never for `--onc
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import sys
 from collections.abc import Sequence
@@ -153,13 +154,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         sys.stderr.close()  # the reader went away (e.g. `| head`); nothing left to say
         return EXIT_FAILED
+    except OSError as exc:
+        if exc.errno not in _FULL_DEVICE:
+            return _internal_error(exc)
+        fail(f"error: cannot write: {exc.strerror} (free some space, or write elsewhere)")
+        return EXIT_FAILED
     except MemoryError:
         fail("error: out of memory; try a smaller size or fewer images (-n)")
         return EXIT_FAILED
     except Exception as exc:  # a bug: one line for the user, the traceback in a file
-        where = _save_crash_report()
-        fail(f"internal error: {type(exc).__name__}: {exc} (please report it; details in {where})")
-        return EXIT_FAILED
+        return _internal_error(exc)
+
+
+_FULL_DEVICE = (errno.ENOSPC, errno.EDQUOT)
+"""A write that failed for want of room (stdout on a full disk or /dev/full): the user's to fix."""
+
+
+def _internal_error(exc: BaseException) -> int:
+    """A bug: one line for the user, the traceback in a file; EXIT_FAILED."""
+    where = _save_crash_report()
+    fail(f"internal error: {type(exc).__name__}: {exc} (please report it; details in {where})")
+    return EXIT_FAILED
 
 
 def _no_gc() -> None:
@@ -247,11 +262,12 @@ def entry() -> None:
         _no_gc()
     code = main(args)
     if short:
-        try:
-            sys.stdout.flush()
-            sys.stderr.flush()
-        except (BrokenPipeError, ValueError):  # the reader went away, or stdout was closed
-            pass
+        for stream in (sys.stdout, sys.stderr):  # None when the caller closed the fd
+            try:
+                if stream is not None:
+                    stream.flush()
+            except (OSError, ValueError):  # the reader went away, or stdout was closed
+                pass
         os._exit(code)
     sys.exit(code)
 

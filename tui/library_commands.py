@@ -150,26 +150,30 @@ def cmd_rerun(opts: argparse.Namespace) -> int:
         changes["options"] = {}  # another backend's options do not carry over
     if opts.seed is not None:
         changes["seed"] = opts.seed
-    request = _drop_unsupported(engine, request.replace(**changes))
+    request = _drop_unsupported(engine, request.replace(**changes), set(changes))
     return run_request(engine, request, opts)
 
 
 _DROPPABLE = {"negative": "", "seed": None, "steps": None, "references": ()}
 
 
-def _drop_unsupported(engine: Any, request: Any) -> Any:
-    """A recipe made elsewhere may hold fields the chosen backend cannot use: drop those,
-    saying so, rather than refusing the re-run."""
+def _drop_unsupported(engine: Any, request: Any, given: set[str]) -> Any:
+    """A recipe made elsewhere may hold fields the chosen backend cannot use, or a seed or
+    steps outside our bounds (another tool wrote `Seed: -1`): drop those, saying so, rather
+    than refusing the re-run. A bad value the user gave (`given`, by field) is still refused."""
     prepared = engine.prepare(request)
-    dropped = {
-        p.field: p.message
-        for p in prepared.problems
-        if p.field in _DROPPABLE and "takes no" in p.message  # not a bad value: refused
-    }
+    dropped: dict[str, str] = {}
+    for p in prepared.problems:
+        if p.field not in _DROPPABLE or p.field in given:
+            continue
+        if "takes no" in p.message:
+            dropped[p.field] = f"backend {prepared.backend!r} does not take it"
+        elif p.field in ("seed", "steps"):
+            dropped[p.field] = f"the recipe's value {p.message}"
     if not dropped:
         return request
-    for field in dropped:
-        fail(f"note: {field} dropped: backend {prepared.backend!r} does not take it")
+    for field, why in dropped.items():
+        fail(f"note: {field} dropped: {why}")
     return request.replace(**{field: _DROPPABLE[field] for field in dropped})
 
 

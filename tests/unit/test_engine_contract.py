@@ -30,6 +30,7 @@ from imagen_tui.backends import (
 )
 from imagen_tui.backends.config import load_config
 from imagen_tui.backends.errors import ErrorCode, ImagenError
+from imagen_tui.backends.models import MAX_COUNT
 from imagen_tui.backends.retry import RetryPolicy
 from imagen_tui.backends.store.history import HistoryStore
 from imagen_tui.backends.store.joblog import JobLog
@@ -162,6 +163,22 @@ def test_problems_name_the_field_and_nothing_is_sent(tmp_path: Path) -> None:
     assert engine.prepare(GenerationRequest(prompt="x", backend="nope")).problems[0].field == (
         "backend"
     )
+
+
+def test_a_huge_count_is_refused_without_building_a_request_per_image(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = engine_for(tmp_path)
+    built: list[int] = []
+
+    def normalize(self: Probe, request: GenerationRequest, options: object) -> GenerationRequest:
+        built.append(request.count)
+        return request
+
+    monkeypatch.setattr(Probe, "normalize", normalize)
+    prepared = engine.prepare(GenerationRequest(prompt="x", count=MAX_COUNT + 1))
+    assert [p.field for p in prepared.problems] == ["count"]
+    assert prepared.requests == () and built == []
 
 
 def test_backend_sizes_are_enforced_before_sending(tmp_path: Path) -> None:
