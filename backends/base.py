@@ -107,7 +107,8 @@ def url_problem(url: str | None) -> str | None:
 class JobContext:
     """What the engine hands an adapter for one attempt at one image.
 
-    Its methods run on the event loop only (call them from the adapter's coroutine).
+    Call its methods from the adapter's coroutine on the event loop (or, for an inline job,
+    from `generate_inline` in its thread).
     """
 
     def __init__(
@@ -270,6 +271,18 @@ class Backend(ABC):
     @abstractmethod
     async def generate(self, request: GenerationRequest, ctx: JobContext) -> ImageResult:
         """Make one image. Raise `ImagenError` for every expected failure."""
+
+    def runs_inline(self, request: GenerationRequest, options: BackendOptions) -> bool:
+        """True when this one image is quick local work with nothing to wait for (no network,
+        no latency, no retries): the engine may then make it with `generate_inline` in the
+        calling thread, without starting an event loop (a headless `--once` saves asyncio's
+        ~70 ms start-up). The default is False."""
+        return False
+
+    def generate_inline(self, request: GenerationRequest, ctx: JobContext) -> ImageResult:
+        """Make one image in the calling thread; only called when `runs_inline` said True.
+        Raise `ImagenError` for every expected failure."""
+        raise ImagenError(ErrorCode.INTERNAL, f"{self.type_name} cannot run a job inline")
 
     async def probe(self, http: httpx.AsyncClient) -> str | None:
         """Live readiness: like `readiness()`, but may ask the server (e.g. list its models).

@@ -2,22 +2,29 @@
 
 `Engine.open()` loads the config and builds the history store and job log (no I/O yet);
 `await engine.start()` opens them off the event loop and settles orphans of dead processes.
-Jobs run on asyncio under a global cap and a per-instance cap (FIFO per instance). A retryable
-failure (429, 5xx, transport) releases both caps while it backs off (with jitter, honouring
-Retry-After), so one rate-limited cloud backend never starves a local GPU. Cancelling reaches
-the provider; a job owned by another process is cancelled through the job log. Every state
-change is published to subscribers at once and written to the job log by one coalescing writer
-in a worker thread: nothing here blocks the loop on SQLite or file I/O.
+Jobs run on asyncio (`scheduler.Scheduler`, imported on first use) under a global cap and a
+per-instance cap (FIFO per instance). A retryable failure (429, 5xx, transport) releases both
+caps while it backs off (with jitter, honouring Retry-After), so one rate-limited cloud backend
+never starves a local GPU. Cancelling reaches the provider; a job owned by another process is
+cancelled through the job log. Every state change is published to subscribers at once and
+written to the job log by one coalescing writer in a worker thread: nothing here blocks the
+loop on SQLite or file I/O.
+
+This module holds what needs no event loop: configuration, backends, `prepare`, budgets and a
+job's lifecycle (queued, running, saved, finished) with its events and job-log writes. A single
+quick local job (the mock, drawn in milliseconds) can run through the same lifecycle in the
+calling thread (`start_inline`, `run_inline`): a headless `--once` then never imports asyncio,
+whose start-up alone costs ~70 ms.
 """
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
-import logging
 import os
+import signal
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,25 +33,23 @@ from .base import Backend, BackendOptions, Capability, JobContext
 from .errors import ConfigError, ErrorCode, ImagenError, ImagenTuiError
 from .events import EventBus, EventKind, JobEvent
 from .imageheader import sniff
-from .job_writer import JobWriter
 from .models import GenerationRequest, ImageResult, Job, JobState, Problem
 from .prepare import Prepared, prepare
-from .retry import RetryPolicy
 
 if TYPE_CHECKING:
     import httpx
 
     from .config import Config
     from .options import BackendInfo
+    from .retry import RetryPolicy
+    from .scheduler import Scheduler
     from .store.history import HistoryStore
     from .store.joblog import JobLog
 
-log = logging.getLogger("imagen_tui")
-
-REMOTE_CANCEL_TIMEOUT_S = 10.0
-CANCEL_POLL_S = 0.5
-"""How often the owner looks for cancel requests from other processes (they land within 1 s)."""
 PROGRESS_PERSIST_INTERVAL_S = 0.25
+INLINE_MAX_PIXELS = 2048 * 2048
+"""The largest image run inline: bigger mock renders take long enough that a cancel from
+another process (noticed within a second on the loop) should be able to reach them."""
 
 
 class Engine:
@@ -63,21 +68,21 @@ class Engine:
         self.config = config
         self.store = store
         self.job_log = job_log
-        self.retry_policy = retry or RetryPolicy(retries=config.limits.retries)
+        self._retry_policy = retry
         self.events = EventBus()
         self._env = env
-        self._global: asyncio.Semaphore | None = None
-        self._instance_caps: dict[str, asyncio.Semaphore] = {}
         self._backends: dict[str, Backend] = {}
-        self._tasks: dict[str, asyncio.Task[Job]] = {}
         self._jobs: dict[str, Job] = {}
         self._options: dict[str, BackendOptions] = {}
         self._persisted_at: dict[str, float] = {}
         self._http = http
         self._owns_http = http is None
-        self._writer: JobWriter | None = None
-        self._watcher: asyncio.Task[None] | None = None
-        self._started = False
+        self._scheduler: Scheduler | None = None
+        self._record: Callable[[Job], None] | None = None
+        """Where job changes go: the scheduler's writer, or (inline) the job log at once."""
+        self._log_warned = False
+        self._inline_started = False
+        self._log_open = False
 
     # -- opening and closing ----------------------------------------------------------------
 
@@ -102,7 +107,7 @@ class Engine:
         )
         store = HistoryStore.for_config(config)
         for note in config.warnings:
-            log.warning("%s", note)
+            _log().warning("%s", note)
         return cls(config, store, job_log=JobLog(paths.joblog_path()), env=env, http=http)
 
     @property
@@ -112,35 +117,34 @@ class Engine:
             raise ImagenTuiError("this engine has no history store")
         return self.store
 
+    @property
+    def retry_policy(self) -> RetryPolicy:
+        """How retryable failures are retried (`[limits] retries`, backoff with jitter)."""
+        if self._retry_policy is None:
+            from .retry import RetryPolicy
+
+            self._retry_policy = RetryPolicy(retries=self.config.limits.retries)
+        return self._retry_policy
+
+    @property
+    def _runner(self) -> Scheduler:
+        if self._scheduler is None:
+            from .scheduler import Scheduler  # asyncio: only when something runs on a loop
+
+            self._scheduler = Scheduler(self)
+        return self._scheduler
+
     async def start(self, *, settle_orphans: bool = True) -> list[Job]:
         """Open the job log off the loop and settle jobs left by dead processes (resumed when
         the backend can resume them by remote id, else marked failed). Returns resumed jobs.
         Raises StoreError when the job log cannot be opened."""
-        if self._started:
-            return []
-        self._started = True
-        if self.job_log is not None:
-            await asyncio.to_thread(self.job_log.open)
-            self._writer = JobWriter(self.job_log)
-        return await self.resume_orphans() if settle_orphans else []
+        return await self._runner.start(settle_orphans=settle_orphans)
 
     async def aclose(self) -> None:
         """Cancel what still runs, flush the job log and release the HTTP client."""
-        self.cancel_all()
-        pending = [t for t in self._tasks.values() if not t.done()]
-        if pending:
-            await asyncio.wait(pending)
-        if self._watcher is not None:
-            self._watcher.cancel()
-            await asyncio.gather(self._watcher, return_exceptions=True)
-            self._watcher = None
-        for backend in self._backends.values():
-            try:
-                await backend.aclose()
-            except Exception as exc:  # a plugin's cleanup must not stop ours
-                log.warning("backend %s did not close cleanly: %r", backend.name, exc)
-        if self._writer is not None:
-            await self._writer.close()
+        if self._scheduler is not None:
+            await self._scheduler.aclose()
+            self._scheduler, self._record = None, None  # a later start() begins afresh
         if self._http is not None and self._owns_http:
             await self._http.aclose()
             self._http = None
@@ -238,6 +242,13 @@ class Engine:
         """Queue one job per image and start them; returns at once. Raises RequestError (one
         line per problem) when the request is invalid, ImagenError(AUTH_MISSING) when the
         backend is not ready. Call from the running loop, after `start()`."""
+        prepared, backend, jobs = self._new_jobs(request)
+        return [self._runner.start_job(job, backend, prepared.options) for job in jobs]
+
+    def _new_jobs(
+        self, request: GenerationRequest | Prepared
+    ) -> tuple[Prepared, Backend, list[Job]]:
+        """One Job per image of a checked, ready request (see `submit` for the errors)."""
         prepared = request if isinstance(request, Prepared) else self.prepare(request)
         prepared.raise_for_problems()
         backend = self.backend(prepared.backend)
@@ -245,18 +256,19 @@ class Engine:
         batch = os.urandom(4).hex()
         jobs = []
         for index, one in enumerate(prepared.requests):
-            job = Job(
-                request=one,
-                batch=batch,
-                index=index,
-                user_prompt=prepared.user_prompt,
-                user_negative=prepared.user_negative,
-                seed=one.seed,
-                pid=os.getpid(),
-                cost_usd=prepared.costs[index] if index < len(prepared.costs) else None,
+            jobs.append(
+                Job(
+                    request=one,
+                    batch=batch,
+                    index=index,
+                    user_prompt=prepared.user_prompt,
+                    user_negative=prepared.user_negative,
+                    seed=one.seed,
+                    pid=os.getpid(),
+                    cost_usd=prepared.costs[index] if index < len(prepared.costs) else None,
+                )
             )
-            jobs.append(self._start(job, backend, prepared.options))
-        return jobs
+        return prepared, backend, jobs
 
     async def run(self, request: GenerationRequest | Prepared) -> list[Job]:
         """Submit and wait."""
@@ -264,13 +276,13 @@ class Engine:
 
     async def wait(self, jobs: list[Job]) -> list[Job]:
         """Wait until every given job has finished; returns their final state."""
-        tasks = [self._tasks[j.id] for j in jobs if j.id in self._tasks]
-        if tasks:
-            await asyncio.wait(tasks)
+        if self._scheduler is not None:
+            await self._scheduler.wait(jobs)
         return [self._jobs.get(j.id, j) for j in jobs]
 
     def subscribe(self, callback: Callable[[JobEvent], None]) -> Callable[[], None]:
-        """Call `callback(event)` on the loop for every job event; returns an unsubscribe."""
+        """Call `callback(event)` for every job event (on the loop, or inline in the thread
+        that runs the job); returns an unsubscribe."""
         return self.events.subscribe(callback)
 
     def job(self, job_id: str) -> Job | None:
@@ -296,48 +308,127 @@ class Engine:
     async def cancel(self, job_id: str) -> bool:
         """Cancel a queued or running job: here, or by asking its owner through the job log.
         False when no unfinished job has this id."""
-        task = self._tasks.get(job_id)
-        if task is not None and not task.done():
-            task.cancel()
-            return True
-        if self.job_log is None:
-            return False
-        return await asyncio.to_thread(self.job_log.request_cancel, job_id)
+        return await self._runner.cancel(job_id)
 
     def cancel_all(self) -> int:
-        count = 0
-        for task in self._tasks.values():
-            if not task.done():
-                task.cancel()
-                count += 1
-        return count
+        """Cancel every job of this engine still queued or running; how many."""
+        return self._scheduler.cancel_all() if self._scheduler is not None else 0
 
     async def retry(self, job_id: str) -> Job:
         """Run a finished job's request again (same seed) as a new job; KeyError if unknown."""
-        old = self._jobs.get(job_id)
-        if old is None and self.job_log is not None:
-            old = await asyncio.to_thread(self.job_log.get, job_id)
-        if old is None:
-            raise KeyError(job_id)
-        prepared = self.prepare(old.request)
-        prepared.raise_for_problems()
-        job = Job(
-            request=old.request,
-            batch=old.batch,
-            index=old.index,
-            user_prompt=old.user_prompt,
-            user_negative=old.user_negative,
-            seed=old.request.seed,
-            pid=os.getpid(),
-        )
-        return self._start(job, self.backend(old.request.backend), prepared.options)
+        return await self._runner.retry(job_id)
 
     async def resume_orphans(self) -> list[Job]:
         """Jobs left queued/running by a dead process: resume by remote id, or mark failed."""
+        return await self._runner.resume_orphans()
+
+    async def flush(self) -> None:
+        """Wait until every job change so far is in the job log."""
+        if self._scheduler is not None:
+            await self._scheduler.flush()
+
+    # -- one quick local job without an event loop ------------------------------------------
+
+    def runs_inline(self, prepared: Prepared) -> bool:
+        """True when `prepared` is one image its backend makes locally at once (the mock
+        with no latency and no simulated failure, at most INLINE_MAX_PIXELS): `run_inline`
+        can make it in this thread with no event loop."""
+        if not prepared.ok or len(prepared.requests) != 1 or prepared.options is None:
+            return False
+        one = prepared.requests[0]
+        if one.width * one.height > INLINE_MAX_PIXELS:
+            return False
+        try:
+            backend = self.backend(prepared.backend)
+        except ConfigError:
+            return False
+        return backend.runs_inline(one, prepared.options)
+
+    def start_inline(self) -> bool:
+        """Open the job log in this thread and settle jobs of dead processes, for
+        `run_inline`. False, with nothing resumed, when such a job can be resumed by its
+        backend: that needs the loop, so use `await start()` instead. Raises StoreError when
+        the job log cannot be opened."""
+        if self._scheduler is not None:
+            return False
+        if not self._inline_started:
+            self._open_log()
+            self._record = self._record_now
+            if self.job_log is not None and self._settle_orphans(self.job_log.unfinished()):
+                return False
+            self._inline_started = True
+        return True
+
+    def run_inline(self, prepared: Prepared) -> list[Job]:
+        """Make the one image of `prepared` in this thread, through the same lifecycle,
+        events and job log as a scheduled job (see `runs_inline`). Signals are held while the
+        image is saved, so an interrupt never leaves half an image: it is raised (as
+        KeyboardInterrupt) once the job has finished. Raises what `submit` raises."""
+        if not self.runs_inline(prepared):
+            raise ImagenTuiError("this request needs the event loop: use submit()")
+        if not self.start_inline():
+            raise ImagenTuiError("jobs run on the loop here (or an orphan needs it): use submit()")
+        prepared, backend, jobs = self._new_jobs(prepared)
+        for job in jobs:
+            self._queue(job, backend, prepared.options)
+            self._run_inline(job, backend)
+        return [self._jobs[j.id] for j in jobs]
+
+    def _run_inline(self, job: Job, backend: Backend) -> None:
+        ctx = self._context(job, backend, on_remote_id=self._remote_id_now(job))
+        try:
+            job.attempts += 1
+            self._mark_running(job)
+            result = self._accept(job, backend, backend.generate_inline(job.request, ctx))
+            with _signals_held():
+                self._store_result(job, backend, result)
+                self._finish(job, JobState.DONE)
+        except KeyboardInterrupt:
+            if not job.state.finished:
+                self._finish(job, JobState.CANCELLED, ImagenError(ErrorCode.CANCELLED))
+            raise
+        except Exception as exc:
+            self._finish(job, JobState.FAILED, self._failure(exc, backend))
+        finally:
+            self._forget(job)
+
+    def _remote_id_now(self, job: Job) -> Callable[[str], None]:
+        def on_remote_id(remote_id: str) -> None:
+            job.remote_id = remote_id
+            self._persist(job, force=True)  # written before this returns: durable at once
+
+        return on_remote_id
+
+    def _record_now(self, job: Job) -> None:
+        """Write one job change to the job log in this thread (the inline path)."""
         if self.job_log is None:
-            return []
-        resumed = []
-        for job in await asyncio.to_thread(self.job_log.unfinished):
+            return
+        try:
+            self.job_log.record([job.copy()])
+        except ImagenTuiError as exc:
+            self.warn_log_unwritable(exc)
+
+    def warn_log_unwritable(self, exc: ImagenTuiError) -> None:
+        """A job log that cannot be written must not stop generation: say so once."""
+        if not self._log_warned:
+            self._log_warned = True
+            _log().warning("%s", exc.message)
+
+    # -- a job's lifecycle (shared by the scheduler and the inline path) --------------------
+
+    def _open_log(self) -> None:
+        """Open the job log once (blocking; StoreError when it cannot be opened)."""
+        if self.job_log is not None and not self._log_open:
+            self.job_log.open()
+            self._log_open = True
+
+    def _settle_orphans(
+        self, unfinished: list[Job]
+    ) -> list[tuple[Job, Backend, BackendOptions | None]]:
+        """Mark jobs of dead processes failed, except those their backend can resume by
+        remote id: those are returned, untouched, for the loop to resume."""
+        resumable = []
+        for job in unfinished:
             if job.pid is not None and job.pid != os.getpid() and _alive(job.pid):
                 continue
             if job.id in self._jobs:
@@ -350,87 +441,17 @@ class Engine:
                 self._finish(job, JobState.FAILED, ImagenError(ErrorCode.INTERNAL, exc.message))
                 continue
             if job.remote_id and Capability.RESUME in backend.capabilities:
-                job.pid, job.state, job.message = os.getpid(), JobState.QUEUED, "resuming"
-                resumed.append(self._start(job, backend, prepared.options))
+                resumable.append((job, backend, prepared.options))
             else:
                 detail = f"its process ({job.pid}) ended before it finished"
                 self._finish(job, JobState.FAILED, ImagenError(ErrorCode.CANCELLED, detail))
-        if self._writer is not None:
-            await self._writer.flush()
-        return resumed
+        return resumable
 
-    async def flush(self) -> None:
-        """Wait until every job change so far is in the job log."""
-        if self._writer is not None:
-            await self._writer.flush()
-
-    # -- running one job --------------------------------------------------------------------
-
-    def _start(self, job: Job, backend: Backend, options: BackendOptions | None) -> Job:
+    def _queue(self, job: Job, backend: Backend, options: BackendOptions | None) -> None:
         self._jobs[job.id] = job
         self._options[job.id] = options or backend.options
         self._persist(job, force=True)
         self.events.publish(EventKind.QUEUED, job)
-        self._tasks[job.id] = asyncio.create_task(self._run(job, backend), name=f"job-{job.id}")
-        self._watch_cancels()
-        return job
-
-    async def _run(self, job: Job, backend: Backend) -> Job:
-        ctx = self._context(job, backend)
-        try:
-            result = await self._attempts(job, backend, ctx)
-            await self._save(job, backend, result)
-            self._finish(job, JobState.DONE)
-        except asyncio.CancelledError:
-            if job.started_at is not None:
-                await self._remote_cancel(backend, ctx)
-            self._finish(job, JobState.CANCELLED, ImagenError(ErrorCode.CANCELLED))
-        except ImagenTuiError as exc:
-            if isinstance(exc, ImagenError):
-                error = _redacted(exc, backend)
-            else:  # a StoreError: disk full, read-only, permissions; it names the path
-                error = ImagenError(ErrorCode.STORAGE, exc.message)
-            self._finish(job, JobState.FAILED, error)
-        except Exception as exc:  # a bug in an adapter must not take the engine down
-            detail = f"{type(exc).__name__}: {exc}"
-            self._finish(job, JobState.FAILED, ImagenError(ErrorCode.INTERNAL, detail))
-        finally:
-            self._options.pop(job.id, None)
-            self._persisted_at.pop(job.id, None)
-        return job
-
-    async def _attempts(self, job: Job, backend: Backend, ctx: JobContext) -> ImageResult:
-        """Attempts within one deadline; each holds both caps only while it runs."""
-        timeout = ctx.options.timeout_s
-        try:
-            async with asyncio.timeout(timeout):
-                while True:
-                    job.attempts += 1
-                    try:
-                        return await self._attempt(job, backend, ctx)
-                    except ImagenError as exc:
-                        if not exc.retryable or not self.retry_policy.should_retry(job.attempts):
-                            raise
-                        failure = exc
-                    await self._back_off(job, failure)  # outside the caps: others may run
-        except TimeoutError:
-            await self._remote_cancel(backend, ctx)  # stop the provider working (and billing)
-            raise ImagenError(ErrorCode.TIMEOUT, f"no image after {timeout:g}s") from None
-
-    async def _attempt(self, job: Job, backend: Backend, ctx: JobContext) -> ImageResult:
-        async with self._caps(backend):
-            self._mark_running(job)
-            if ctx.remote_id and Capability.RESUME in backend.capabilities:
-                return await backend.resume(job.request, ctx)
-            return await backend.generate(job.request, ctx)
-
-    def _caps(self, backend: Backend) -> _Caps:
-        if self._global is None:
-            self._global = asyncio.Semaphore(self.config.limits.max_concurrent)
-        cap = self._instance_caps.setdefault(
-            backend.name, asyncio.Semaphore(backend.options.max_concurrent)
-        )
-        return _Caps(cap, self._global)
 
     def _mark_running(self, job: Job) -> None:
         job.state, job.waiting_until, job.message = JobState.RUNNING, None, ""
@@ -438,17 +459,9 @@ class Engine:
         self._persist(job, force=True)
         self.events.publish(EventKind.STARTED, job)
 
-    async def _back_off(self, job: Job, exc: ImagenError) -> None:
-        delay = self.retry_policy.delay(job.attempts, exc.retry_after)
-        job.state, job.waiting_until = JobState.QUEUED, time.time() + delay
-        job.message = (
-            f"{exc.code}; retry {job.attempts}/{self.retry_policy.retries} in {delay:.1f}s"
-        )
-        self._persist(job, force=True)
-        self.events.publish(EventKind.RETRYING, job)
-        await asyncio.sleep(delay)
-
-    async def _save(self, job: Job, backend: Backend, result: ImageResult) -> None:
+    def _accept(self, job: Job, backend: Backend, result: ImageResult) -> ImageResult:
+        """Check that an adapter's bytes are an image and take size, type, seed and cost from
+        the result; raises ImagenError(NO_IMAGE) when they are not an image."""
         header = sniff(result.data)
         if header is None:
             raise ImagenError(
@@ -464,26 +477,24 @@ class Engine:
             job.cost_usd = result.cost_usd
         job.progress = 1.0
         job.finished_at = time.time()
+        return result
+
+    def _store_result(self, job: Job, backend: Backend, result: ImageResult) -> None:
+        """Save an accepted result into the history (blocking); StoreError naming the path."""
         if self.store is None:
             return
-        saving = asyncio.ensure_future(
-            asyncio.to_thread(self.store.save, job, result, backend.type_name)
-        )
-        try:
-            saved = await asyncio.shield(saving)
-        except asyncio.CancelledError:
-            saved = await saving  # made (and maybe paid for): keep it rather than half-cancel
+        saved = self.store.save(job, result, backend.type_name)
         job.output_path = str(saved.path)
         job.sidecar_path = str(saved.sidecar) if saved.sidecar else None
 
-    async def _remote_cancel(self, backend: Backend, ctx: JobContext) -> None:
-        if Capability.CANCEL not in backend.capabilities:
-            return
-        try:
-            async with asyncio.timeout(REMOTE_CANCEL_TIMEOUT_S):
-                await asyncio.shield(backend.cancel(ctx))
-        except (Exception, asyncio.CancelledError):
-            pass  # best effort: the local job is cancelled whatever the remote says
+    def _failure(self, exc: Exception, backend: Backend) -> ImagenError:
+        """The error a failed job records for `exc`, with the backend's credentials cut out."""
+        if isinstance(exc, ImagenError):
+            return _redacted(exc, backend)
+        if isinstance(exc, ImagenTuiError):  # a StoreError: disk full, read-only; names the path
+            return ImagenError(ErrorCode.STORAGE, exc.message)
+        # a bug in an adapter must not take the engine down
+        return ImagenError(ErrorCode.INTERNAL, f"{type(exc).__name__}: {exc}")
 
     def _finish(self, job: Job, state: JobState, error: ImagenError | None = None) -> None:
         job.state, job.waiting_until = state, None
@@ -494,18 +505,21 @@ class Engine:
         kind = {JobState.DONE: EventKind.DONE, JobState.FAILED: EventKind.FAILED}
         self.events.publish(kind.get(state, EventKind.CANCELLED), job)
 
-    # -- plumbing ---------------------------------------------------------------------------
+    def _forget(self, job: Job) -> None:
+        self._options.pop(job.id, None)
+        self._persisted_at.pop(job.id, None)
 
-    def _context(self, job: Job, backend: Backend) -> JobContext:
+    def _context(
+        self,
+        job: Job,
+        backend: Backend,
+        *,
+        on_remote_id: Callable[[str], Any],
+    ) -> JobContext:
         def on_progress(fraction: float, message: str) -> None:
             job.progress, job.message = fraction, _scrub(message, backend)
             self._persist(job)
             self.events.publish(EventKind.PROGRESS, job)
-
-        def on_remote_id(remote_id: str) -> asyncio.Future[None]:
-            job.remote_id = remote_id
-            self._persist(job, force=True)
-            return asyncio.ensure_future(self.flush())
 
         def on_preview(data: bytes) -> None:
             self.events.publish(EventKind.PREVIEW, job, preview=data)
@@ -528,54 +542,36 @@ class Engine:
         return self._http
 
     def _persist(self, job: Job, *, force: bool = False) -> None:
-        """Queue the job for the job log; progress ticks are throttled."""
+        """Send the job's state to the job log; progress ticks are throttled."""
         job.updated_at = time.time()
-        if self._writer is None:
+        if self._record is None:
             return
         now = time.monotonic()
         recent = now - self._persisted_at.get(job.id, 0.0) < PROGRESS_PERSIST_INTERVAL_S
         if recent and not force:
             return
         self._persisted_at[job.id] = now
-        self._writer.mark(job)
-
-    def _watch_cancels(self) -> None:
-        if self.job_log is not None and (self._watcher is None or self._watcher.done()):
-            self._watcher = asyncio.get_running_loop().create_task(self._cancel_watch())
-
-    async def _cancel_watch(self) -> None:
-        """Cancel our jobs that another process asked to cancel through the job log."""
-        assert self.job_log is not None
-        while live := [i for i, t in self._tasks.items() if not t.done()]:
-            await asyncio.sleep(CANCEL_POLL_S)
-            try:
-                asked = await asyncio.to_thread(self.job_log.cancel_requests, live)
-            except ImagenTuiError:
-                continue  # locked for now: look again next time
-            for job_id in asked:
-                task = self._tasks.get(job_id)
-                if task is not None and not task.done():
-                    self._jobs[job_id].cancel_requested = True
-                    task.cancel()
+        self._record(job)
 
 
-class _Caps:
-    """Both semaphores for one attempt: the instance's (FIFO), then the global one."""
+@contextmanager
+def _signals_held() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM (delivered on exit) while a file lands, where POSIX allows."""
+    mask = getattr(signal, "pthread_sigmask", None)
+    if mask is None:
+        yield
+        return
+    old = mask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    try:
+        yield
+    finally:
+        mask(signal.SIG_SETMASK, old)
 
-    def __init__(self, instance: asyncio.Semaphore, global_: asyncio.Semaphore) -> None:
-        self._instance, self._global = instance, global_
 
-    async def __aenter__(self) -> None:
-        await self._instance.acquire()
-        try:
-            await self._global.acquire()
-        except BaseException:
-            self._instance.release()
-            raise
+def _log() -> Any:
+    import logging  # only when there is something to say
 
-    async def __aexit__(self, *exc: object) -> None:
-        self._global.release()
-        self._instance.release()
+    return logging.getLogger("imagen_tui")
 
 
 def _scrub(text: str, backend: Backend) -> str:

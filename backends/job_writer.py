@@ -9,12 +9,10 @@ everything marked so far is durable (e.g. a remote id before the adapter relies 
 from __future__ import annotations
 
 import asyncio
-import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from .errors import ImagenTuiError
-
-log = logging.getLogger("imagen_tui")
 
 if TYPE_CHECKING:
     from .models import Job
@@ -22,16 +20,17 @@ if TYPE_CHECKING:
 
 
 class JobWriter:
-    """Coalesces job snapshots and writes them to `log` from a worker thread."""
+    """Coalesces job snapshots and writes them to `log` from a worker thread; a write that
+    fails goes to `on_error` (the engine says so once, and generation goes on)."""
 
-    def __init__(self, log: JobLog) -> None:
+    def __init__(self, log: JobLog, on_error: Callable[[ImagenTuiError], None]) -> None:
         self._log = log
+        self._on_error = on_error
         self._dirty: dict[str, Job] = {}
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
         self._idle.set()
         self._task: asyncio.Task[None] | None = None
-        self._reported = False
 
     def mark(self, job: Job) -> None:
         """Queue the job's current state (a copy) for writing."""
@@ -63,12 +62,6 @@ class JobWriter:
                 try:
                     await asyncio.to_thread(self._log.record, batch)
                 except ImagenTuiError as exc:
-                    self._report(exc)
+                    self._on_error(exc)
             if not self._dirty:
                 self._idle.set()
-
-    def _report(self, exc: ImagenTuiError) -> None:
-        """A job log that cannot be written must not stop generation: say so once."""
-        if not self._reported:
-            self._reported = True
-            log.warning("%s", exc.message)

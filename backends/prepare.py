@@ -115,6 +115,8 @@ def _references(request: GenerationRequest, problems: list[Problem]) -> None:
 def _options(
     backend: Backend, request: GenerationRequest, problems: list[Problem]
 ) -> BackendOptions | None:
+    if not request.options:
+        return backend.options
     from .options import merge
 
     try:

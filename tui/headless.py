@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import signal
 import sys
@@ -175,13 +174,42 @@ def run_request(engine: Engine, request: GenerationRequest, opts: argparse.Names
             fail(f"{err.code}: {err.message}")
             return EXIT_FAILED
     show = sys.stderr.isatty() and not opts.quiet
-    jobs, interrupted = asyncio.run(_generate(engine, prepared, ProgressLine() if show else None))
+    progress = ProgressLine() if show else None
+    if engine.runs_inline(prepared) and engine.start_inline():
+        jobs, interrupted = _generate_inline(engine, prepared, progress)
+    else:
+        import asyncio  # only jobs that wait on something pay for the loop's start-up
+
+        jobs, interrupted = asyncio.run(_generate(engine, prepared, progress))
     return _report(jobs, interrupted, opts, engine)
+
+
+def _generate_inline(
+    engine: Engine, prepared: Prepared, progress: ProgressLine | None
+) -> tuple[list[Job], bool]:
+    """One quick local image in this thread (`Engine.run_inline`): Ctrl-C and SIGTERM cancel
+    it, as on the loop."""
+    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
+    if progress:
+        engine.subscribe(progress.on_event)
+    interrupted = False
+    try:
+        engine.run_inline(prepared)
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        if progress:
+            progress.clear()
+        engine.history.close()
+    return engine.jobs(), interrupted
 
 
 async def _generate(
     engine: Engine, prepared: Prepared, progress: ProgressLine | None
 ) -> tuple[list[Job], bool]:
+    import asyncio
+
     loop = asyncio.get_running_loop()
     interrupted = False
 
@@ -258,11 +286,13 @@ def job_summary(job: Job) -> dict[str, Any]:
 
 
 def _maybe_preview(job: Job, mode: str, config: Path | None = None) -> None:
-    from . import tmux
-
     if mode == "off" or job.output_path is None:
         return
-    if mode == "auto" and not (tmux.in_tmux() and sys.stdout.isatty()):
+    if mode == "auto" and not sys.stdout.isatty():  # a script: no window, no tmux import
+        return
+    from . import tmux
+
+    if mode == "auto" and not tmux.in_tmux():
         return
     result = tmux.open_image_window(Path(job.output_path), slugify(job.user_prompt), config=config)
     if not result.ok:

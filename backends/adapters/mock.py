@@ -7,7 +7,6 @@ coordinates relative to the size, so one prompt and seed look the same at every 
 
 from __future__ import annotations
 
-import asyncio
 import colorsys
 import hashlib
 import io
@@ -243,17 +242,21 @@ class MockBackend(Backend):
         detail = f"mock backend configured with fail_with={code.value}"
         return ImagenError(code, detail, retry_after=retry_after)
 
+    def runs_inline(self, request: GenerationRequest, options: BackendOptions) -> bool:
+        """Inline when there is nothing to simulate: no latency and no failure."""
+        opts = cast(MockOptions, options)
+        return opts.latency_s == 0 and opts.fail_with is None
+
     async def generate(self, request: GenerationRequest, ctx: JobContext) -> ImageResult:
         """Simulate the steps, then render off the event loop so big sizes block nobody.
 
         The engine resolves the seed before queueing (SEED capability); a request without one
         here is a bug in the caller.
         """
+        import asyncio  # here, not at the top: an inline job never starts a loop
+
         opts = cast(MockOptions, ctx.options)
-        if request.seed is None:
-            raise ImagenError(ErrorCode.INTERNAL, "mock was given no seed")
-        seed = request.seed
-        steps = request.steps or opts.steps
+        seed, steps = self._seed_and_steps(request, opts)
         reference = None
         if request.references:
             reference = await asyncio.to_thread(load_reference, request.references[0])
@@ -265,11 +268,29 @@ class MockBackend(Backend):
         if opts.fail_with is not None:
             raise self._failure(opts)
         data = await asyncio.to_thread(_render_png, request, seed, reference)
-        return ImageResult(
-            data=data,
-            mime_type="image/png",
-            seed=seed,
-            cost_usd=0.0,
-            model="mock-v1",
-            metadata={"steps": steps},
-        )
+        return _result(data, seed, steps)
+
+    def generate_inline(self, request: GenerationRequest, ctx: JobContext) -> ImageResult:
+        """The same image as `generate`, made in this thread (see `runs_inline`)."""
+        seed, steps = self._seed_and_steps(request, cast(MockOptions, ctx.options))
+        reference = load_reference(request.references[0]) if request.references else None
+        for i in range(steps):
+            ctx.progress((i + 1) / steps, f"step {i + 1}/{steps}")
+        return _result(_render_png(request, seed, reference), seed, steps)
+
+    @staticmethod
+    def _seed_and_steps(request: GenerationRequest, opts: MockOptions) -> tuple[int, int]:
+        if request.seed is None:
+            raise ImagenError(ErrorCode.INTERNAL, "mock was given no seed")
+        return request.seed, request.steps or opts.steps
+
+
+def _result(data: bytes, seed: int, steps: int) -> ImageResult:
+    return ImageResult(
+        data=data,
+        mime_type="image/png",
+        seed=seed,
+        cost_usd=0.0,
+        model="mock-v1",
+        metadata={"steps": steps},
+    )

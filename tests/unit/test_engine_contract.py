@@ -410,7 +410,6 @@ async def _warm(engine: Engine) -> None:
     await engine.run(GenerationRequest(prompt="warm"))
     await engine.aclose()
     engine.history.close()
-    engine._started = False  # noqa: SLF001 - reuse the object for the timed run
     engine.history.__dict__.pop("index", None)
 
 
