@@ -7,7 +7,7 @@ as a `Problem` naming the field ("seed", "width", "negative", "options.quality",
 
 from __future__ import annotations
 
-import secrets
+import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -152,7 +152,7 @@ def _per_image(
         return []
     base = request.seed
     if base is None and Capability.SEED in backend.capabilities:
-        base = secrets.randbelow(MAX_SEED + 1)
+        base = _random_seed()
     out = []
     for index in range(request.count):
         seed = None if base is None else (base + index) % (MAX_SEED + 1)
@@ -167,3 +167,9 @@ def _per_image(
                 problems.append(Problem("request", f"{type(exc).__name__}: {exc}"))
             return []
     return out
+
+
+def _random_seed() -> int:
+    """A uniform seed in 0..MAX_SEED from the OS's randomness (MAX_SEED + 1 is 2**32: four
+    bytes, no modulo bias; `secrets` would cost its imports for the same thing)."""
+    return int.from_bytes(os.urandom(4), "big") % (MAX_SEED + 1)

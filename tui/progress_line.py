@@ -8,7 +8,6 @@ what the last one drew: no stale lines at 80 columns, no flood at 50.
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 import time
 from collections import Counter
@@ -68,6 +67,8 @@ class ProgressLine:
             try:
                 size = os.get_terminal_size(self.stream.fileno())
             except (OSError, ValueError, AttributeError):
+                import shutil  # its fallbacks ($COLUMNS, then 80x24); costly to import
+
                 size = shutil.get_terminal_size()
         # A pty nobody sized reports 0×0: assume the classic terminal.
         return size.columns if size.columns > 0 else 80, size.lines if size.lines > 0 else 24

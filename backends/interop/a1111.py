@@ -22,9 +22,10 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .recipe import Fields, Lora, to_float
+if TYPE_CHECKING:  # reading needs the recipe types; writing (every saved PNG) does not
+    from .recipe import Fields, Lora
 
 NEGATIVE_PREFIX = "Negative prompt:"
 KNOWN_KEYS = frozenset(
@@ -176,6 +177,8 @@ def parse_infotext(text: str) -> Infotext:
 
 def prompt_loras(prompt: str) -> list[Lora]:
     """LoRA/LyCORIS tags in a prompt: `<lora:name:0.8>` → Lora("name", 0.8)."""
+    from .recipe import Lora, to_float
+
     return [Lora(m.group(1), to_float(m.group(2))) for m in _LORA_RE.finditer(prompt[:65_536])]
 
 
