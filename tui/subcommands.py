@@ -279,6 +279,13 @@ def _job_line(job: Job) -> str:
 def cmd_cancel(opts: argparse.Namespace) -> int:
     import asyncio
 
+    job_id = opts.job_id.strip()
+    if not job_id or len(job_id) > 64 or not (job_id.isascii() and job_id.isalnum()):
+        raise UsageError(
+            f"{one_line(opts.job_id)!r} is not a job id: give one from `{PROG} jobs`, "
+            "e.g. 3f9a1c2b7d40"
+        )
+    opts.job_id = job_id
     engine = _engine(opts)
 
     async def cancel() -> bool:
