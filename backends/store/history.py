@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import errno
 import logging
+import os
 import sqlite3
 from contextlib import suppress
 from dataclasses import dataclass
@@ -232,12 +233,28 @@ class HistoryStore:
         """Up to `limit` images newest first, after the cursor of the previous page.
 
         `query` is search text (syntax: store/query.py); StoreError with a hint when it has
-        nothing to search for (punctuation only, `model:` without a value)."""
-        rows = self.index.search(
-            query, limit=limit, after=after, favourites=favourites, trashed=trashed
-        )
-        nxt = (rows[-1].created_at, rows[-1].id) if len(rows) == limit else None
-        return HistoryPage(rows, nxt)
+        nothing to search for (punctuation only, `model:` without a value). An image whose
+        file was deleted outside imagen-tui is left out and forgotten (`forget_if_gone`);
+        one whose folder is missing (a drive not mounted) is left out and kept."""
+        found: list[ImageRow] = []
+        while True:
+            rows = self.index.search(
+                query, limit=limit, after=after, favourites=favourites, trashed=trashed
+            )
+            here = [row for row in rows if os.path.exists(row.path)]
+            if len(here) < len(rows):
+                self._forget_missing([row for row in rows if row not in here])
+            found += here[: limit - len(found)]
+            if len(found) == limit:
+                return HistoryPage(found, (found[-1].created_at, found[-1].id))
+            if len(rows) < limit:  # the last page: nothing more to fill it with
+                return HistoryPage(found, None)
+            after = (rows[-1].created_at, rows[-1].id)
+
+    def _forget_missing(self, rows: list[ImageRow]) -> None:
+        for row in rows:
+            with suppress(StoreError):  # a read-only index: leave them for a reindex
+                self.forget_if_gone(Path(row.path))
 
     @staticmethod
     def check_query(query: str | None) -> None:
@@ -257,11 +274,12 @@ class HistoryStore:
         return self.index.changed_since(cursor)
 
     def forget_if_gone(self, image: Path) -> bool:
-        """Drop the row of `image` when its file no longer exists (deleted outside imagen-tui);
-        True when it was dropped. Blocking; StoreError when the index cannot be written."""
+        """Drop the row of `image` when its file no longer exists (deleted outside imagen-tui)
+        but its folder does; True when it was dropped. Blocking; StoreError when the index
+        cannot be written."""
         image = Path(image)
-        if image.exists() or self.index.get(image) is None:
-            return False
+        if image.exists() or not image.parent.is_dir() or self.index.get(image) is None:
+            return False  # a missing folder is a drive not mounted, not a deletion
         self.index.remove_image(image)
         return True
 

@@ -49,7 +49,7 @@ def build(job: Job, result: ImageResult, backend_type: str) -> dict[str, Any]:
         "height": result.height or req.height,
         "mime_type": result.mime_type,
         "style": req.style,
-        "created_at": finished.isoformat(timespec="seconds"),
+        "created_at": finished.isoformat(timespec="milliseconds"),  # orders a busy second
         "latency_s": round(job.elapsed, 3),
         "cost_usd": result.cost_usd,
         "revised_prompt": result.revised_prompt,

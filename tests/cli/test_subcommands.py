@@ -125,3 +125,11 @@ def test_a_mistyped_command_or_a_bare_prompt_says_what_to_type() -> None:
     bare = cli("a red fox")
     assert bare.returncode == 2
     assert """to make an image: imagen-tui --once 'a red fox'""" in one_line(bare.stderr)
+
+
+def test_history_stops_listing_an_image_deleted_outside_imagen_tui() -> None:
+    kept, deleted = make_images("a kept fox", "a deleted wolf")
+    deleted.unlink()
+    res = cli("history", "--json")
+    assert res.returncode == 0, res.stderr
+    assert [json.loads(x)["path"] for x in res.stdout.splitlines()] == [str(kept)]

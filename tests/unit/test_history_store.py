@@ -113,3 +113,37 @@ def test_forget_if_gone_drops_only_rows_whose_file_is_gone(tmp_path: Path) -> No
     image.unlink()
     assert store.forget_if_gone(image) is True and store.get(image) is None
     assert store.forget_if_gone(image) is False  # already forgotten
+
+
+def _images(tmp_path: Path, count: int, naming: str = "{slug}-{seed}.{ext}") -> HistoryStore:
+    store = HistoryStore(tmp_path / "out", naming, index_path=tmp_path / "index.sqlite3")
+    for n in range(count):
+        req = GenerationRequest(prompt=f"image {n}", width=80, height=72, seed=n)
+        job = Job(request=req, user_prompt=f"image {n}", started_at=10.0 + n, finished_at=11.0 + n)
+        job.created_at = 10.0 + n
+        store.record(store.write(job, ImageResult(data=png(), seed=n), "mock"))
+    return store
+
+
+def test_a_page_leaves_out_files_deleted_elsewhere_and_fills_up_from_older_ones(
+    tmp_path: Path,
+) -> None:
+    store = _images(tmp_path, 6)
+    newest = store.page(limit=6).rows
+    for row in newest[1:4]:  # deleted by a file manager, not by imagen-tui
+        Path(row.path).unlink()
+    first = store.page(limit=2)
+    assert [r.prompt for r in first.rows] == ["image 5", "image 1"]
+    second = store.page(limit=2, after=first.next)
+    assert [r.prompt for r in second.rows] == ["image 0"] and second.next is None
+    assert store.count() == 3  # forgotten, so counts and searches agree with the disk
+    assert store.page("image 3").rows == []
+
+
+def test_an_unmounted_folder_hides_its_images_but_keeps_their_rows(tmp_path: Path) -> None:
+    store = _images(tmp_path, 2, naming="{date}/{slug}-{seed}.{ext}")
+    [folder] = {Path(r.path).parent for r in store.page().rows}
+    folder.rename(tmp_path / "elsewhere")  # the drive is gone for now
+    assert store.page().rows == [] and store.count() == 2
+    (tmp_path / "elsewhere").rename(folder)
+    assert len(store.page().rows) == 2
