@@ -572,7 +572,7 @@ def _check_references(tree: dict[str, Any], names: list[str], problems: Problems
     output = tree.get("output")
     naming = output.get("naming") if isinstance(output, dict) else None
     if isinstance(naming, str):
-        from .store.files import validate_template  # the store imports more than config needs
+        from .store.naming import validate_template  # the store imports more than config needs
 
         if visible(naming) != naming:  # it names every file: NUL fails, ESC prints live
             problems.add(
