@@ -19,7 +19,7 @@ from ..errors import StoreError
 from . import files, sidecar
 
 if TYPE_CHECKING:
-    from ..config import Config
+    from ..config import Config, LibraryConfig, OutputConfig
     from ..models import GenerationRequest, ImageResult, Job
     from .index import Index, PageCursor, Progress
     from .index_bulk import ReindexResult
@@ -63,28 +63,33 @@ class HistoryStore:
     @classmethod
     def for_config(cls, config: Config) -> HistoryStore:
         """The store of `config` at the XDG paths (no file opened yet)."""
+        return cls._at_xdg_paths(config.output, config.library)
+
+    @classmethod
+    def _at_xdg_paths(cls, output: OutputConfig, library: LibraryConfig) -> HistoryStore:
         from .. import paths
 
         return cls(
-            config.output.dir,
-            config.output.naming,
-            sidecar=config.output.sidecar,
+            output.dir,
+            output.naming,
+            sidecar=output.sidecar,
             index_path=paths.index_path(),
             thumbs_dir=paths.thumbs_dir(),
             library_path=paths.library_path(),
-            library_roots=config.library.roots,
+            library_roots=library.roots,
         )
 
     @classmethod
     def open(cls, config_path: str | Path | None = None) -> HistoryStore:
         """Load the config and give its store, without the job engine (commands that only
-        read or move images do not pay for asyncio). Raises ConfigError."""
-        from ..config import load_config
+        read or move images do not pay for asyncio, nor for backend options). Raises
+        ConfigError; the config's warnings go to the "imagen_tui" logger."""
+        from ..config import load_store_config
 
-        config = load_config(Path(config_path) if config_path else None)
-        for note in config.warnings:
+        output, library, warnings = load_store_config(Path(config_path) if config_path else None)
+        for note in warnings:
             logs.logger().warning("%s", note)
-        return cls.for_config(config)
+        return cls._at_xdg_paths(output, library)
 
     def check_writable(self) -> str | None:
         """None when the output dir can take files, else one line naming it."""

@@ -41,10 +41,11 @@ NOT_FOR_READING = (
     "logging", "struct", "fcntl", "imagen_tui.backends.store.naming",
     "imagen_tui.backends.store.writing", "imagen_tui.backends.store.library",
     "imagen_tui.backends.store.index_bulk", "imagen_tui.backends.imageheader",
-    "imagen_tui.backends.adapters.mock",
+    "imagen_tui.backends.adapters.mock", "imagen_tui.backends.adapters.mock_options",
+    "imagen_tui.backends.base",
 )  # fmt: skip
 """What reading the history needs none of (writing, naming, reindexing, the library's roots,
-image headers, the mock itself) and would pay for at every start; `logging` comes only with a
+image headers, backend options) and would pay for at every start; `logging` comes only with a
 warning to print."""
 NOT_FOR_LISTING = (*NOT_FOR_READING, "unicodedata", "imagen_tui.backends.store.query")
 """A listing without `--search` does not load the search parser either."""
