@@ -29,9 +29,12 @@ if TYPE_CHECKING:
     from .writing import SavedImage
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class HistoryPage:
-    """One page of history, newest first; pass `next` as `after` for the following page."""
+    """One page of history, newest first; pass `next` as `after` for the following page.
+
+    Nothing compares or prints pages (their rows do that): no generated `__eq__`/`__repr__`,
+    which a history process would pay ~0.5 ms to create."""
 
     rows: list[ImageRow]
     next: PageCursor | None
