@@ -60,8 +60,9 @@ _EXPORTS: dict[str, str] = {
     "open_for_display": "imaging",
     "ImageUnreadable": "imaging",
     "one_line": "text",
-    "slugify": "store.files",
+    "slugify": "store.naming",
     "paths": "",
+    "logs": "",
     "registry": "",
 }
 
@@ -85,7 +86,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
-    from . import paths, registry
+    from . import logs, paths, registry
     from .base import ApiOptions, Backend, BackendOptions, Capability, JobContext
     from .config import Config, load_config, resolve_config_path, sample_config, validate_file
     from .engine import Engine
@@ -116,7 +117,7 @@ if TYPE_CHECKING:
     )
     from .options import BackendInfo, OptionSpec, option_specs
     from .prepare import Prepared
-    from .store.files import slugify
     from .store.history import HistoryPage, HistoryStore
     from .store.index_rows import ImageRow
+    from .store.naming import slugify
     from .text import one_line, visible

@@ -12,10 +12,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any, Literal, get_args, get_origin
+from typing import TYPE_CHECKING, Any, Literal, get_args, get_origin
 
 from . import paths, registry
-from .base import Backend, BackendOptions
 from .config_errors import (
     KeyPath,
     Problems,
@@ -39,6 +38,9 @@ from .schema import (
 )
 from .schema import validate as validate_data
 from .text import visible
+
+if TYPE_CHECKING:
+    from .base import Backend, BackendOptions
 
 CONFIG_ENV = "IMAGEN_TUI_CONFIG"
 DEFAULT_BACKEND = "mock"
@@ -163,7 +165,19 @@ class BackendInstance:
     """The table's other keys, validated by that type's `Options` dataclass."""
 
 
+def _bind_backend_types() -> None:
+    """Bind `Backend` and `BackendOptions` in this module, where pydantic and `get_type_hints`
+    resolve `BackendInstance.options` by name. Importing them (backends/base.py, ~3 ms with the
+    options dataclasses) waits until a backend instance is built or the config is validated:
+    reading the store's settings (`load_store_config`) needs neither."""
+    if "BackendOptions" not in globals():
+        from .base import Backend, BackendOptions
+
+        globals().update(Backend=Backend, BackendOptions=BackendOptions)
+
+
 def _builtin_backends() -> dict[str, BackendInstance]:
+    _bind_backend_types()
     options = registry.options_type(DEFAULT_BACKEND)()
     return {DEFAULT_BACKEND: BackendInstance(name="mock", type="mock", options=options)}
 
@@ -254,20 +268,52 @@ def load_config(
     A missing file is an error unless it is the default location, which means "all defaults".
     """
     env = os.environ if env is None else env
+    tree, problems, warnings = _read(path, env, overrides or {})
+    config = None if problems else _plain_config(tree, env, problems.file)
+    if config is None:
+        config = _validated(tree, problems, env)
+    config.warnings = warnings
+    return config
+
+
+def load_store_config(
+    path: Path | None = None, *, env: Mapping[str, str] | None = None
+) -> tuple[OutputConfig, LibraryConfig, list[str]]:
+    """The `[output]` and `[library]` sections and the load's warnings: what the history store
+    needs. The file is checked exactly as by `load_config` (ConfigError with every problem),
+    but a config that needs no validation builds no backend instance, so a history listing
+    imports no backend options."""
+    env = os.environ if env is None else env
+    tree, problems, warnings = _read(path, env, {})
+    sections = None if problems else _plain_sections(tree, env)
+    if sections is None:
+        config = _validated(tree, problems, env)
+        return config.output, config.library, warnings
+    output, library = sections.get("output"), sections.get("library")
+    return output or OutputConfig(), library or LibraryConfig(), warnings
+
+
+def _read(
+    path: Path | None, env: Mapping[str, str], overrides: Mapping[str, Any]
+) -> tuple[dict[str, Any], Problems, list[str]]:
+    """The file's tree with the built-in backend, the environment and `overrides` applied; the
+    problems found so far; the warnings (near-miss IMAGEN_* variables)."""
     path = resolve_config_path(path, env)
     raw, text = ({}, None) if _missing_default(path) else read_toml(path)
     problems = Problems(path if text is not None else None, text or "")
     tree = _with_builtin_backend(raw)
     known = _KnownKeys(tree)
-    warnings = apply_env(tree, env, problems, known, known.env_names())
+    warnings = apply_env(tree, env, problems, known, known.env_names)
     _env_arrays(tree, problems, known)
-    apply_overrides(tree, overrides or {}, problems)
-    config = None if problems else _plain_config(tree, env, problems.file)
-    if config is None:
-        config = _validate(tree, problems, env, problems.file)
+    apply_overrides(tree, overrides, problems)
+    return tree, problems, warnings
+
+
+def _validated(tree: dict[str, Any], problems: Problems, env: Mapping[str, str]) -> Config:
+    """The Config pydantic makes of `tree`; ConfigError with every problem, earlier ones too."""
+    config = _validate(tree, problems, env, problems.file)
     if problems or config is None:
         raise ConfigError(problems.lines())
-    config.warnings = warnings
     return config
 
 
@@ -388,6 +434,13 @@ def _plain_config(
     """The Config when the tree holds nothing pydantic is needed for: only the built-in backend
     and section values that are already of their field's type (`--no-preview`, `--output`);
     None when anything needs validating. Spares `--once` and `history` importing pydantic."""
+    sections = _plain_sections(tree, env)
+    return None if sections is None else Config(**sections, source=source)
+
+
+def _plain_sections(tree: dict[str, Any], env: Mapping[str, str]) -> dict[str, Any] | None:
+    """The section dataclasses of `_plain_config`, by table name (only the tables the tree
+    has); None when anything needs validating."""
     rest = {k: v for k, v in tree.items() if k != "backends"}
     if tree.get("backends") != _with_builtin_backend({})["backends"]:
         return None
@@ -404,7 +457,7 @@ def _plain_config(
         if _NOT_PLAIN in plain.values():
             return None
         sections[name] = section(**plain)
-    return Config(**sections, source=source)
+    return sections
 
 
 _NOT_PLAIN = object()
@@ -431,6 +484,7 @@ def _validate(
 ) -> Config | None:
     from pydantic import ValidationError
 
+    _bind_backend_types()
     for name in ("source", "warnings"):  # real fields, but not ones a file may set
         if name in tree:
             del tree[name]
@@ -572,7 +626,7 @@ def _check_references(tree: dict[str, Any], names: list[str], problems: Problems
     output = tree.get("output")
     naming = output.get("naming") if isinstance(output, dict) else None
     if isinstance(naming, str):
-        from .store.files import validate_template  # the store imports more than config needs
+        from .store.naming import validate_template  # the store imports more than config needs
 
         if visible(naming) != naming:  # it names every file: NUL fails, ESC prints live
             problems.add(

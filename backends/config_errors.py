@@ -267,15 +267,18 @@ def apply_env(
     env: Mapping[str, str],
     problems: Problems,
     known: Callable[[KeyPath], bool],
-    candidates: Sequence[str] = (),
+    candidates: Callable[[], Sequence[str]] = tuple,
 ) -> list[str]:
     """Layer the IMAGEN_* variables that name a known key (`__` between levels) onto the raw
     tree, noting their origin. Others are left alone: IMAGEN_OPENAI_API_KEY is a natural name
     for the variable an `api_key_env` points at. Returns one warning per variable that is a
-    near miss of a real key (`candidates`: every known variable name). Values are never shown."""
+    near miss of a real key (`candidates()`: every known variable name, asked for only when a
+    variable is no key: listing them loads every backend type's options). Values are never
+    shown."""
     backends = tree.get("backends")
     names = list(backends) if isinstance(backends, dict) else []
     warnings = []
+    known_names: Sequence[str] | None = None
     for var, path in _env_keys(env, names):
         if path is not None and known(path):
             _put(tree, path, env[var])
@@ -283,7 +286,8 @@ def apply_env(
             continue
         from difflib import get_close_matches
 
-        close = get_close_matches(var, candidates, n=1, cutoff=0.85)
+        known_names = candidates() if known_names is None else known_names
+        close = get_close_matches(var, known_names, n=1, cutoff=0.85)
         if close:
             note = f"environment {var} is not a config key (ignored); did you mean {close[0]}?"
             warnings.append(note)

@@ -28,7 +28,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import registry
+from . import logs, registry
 from .base import Backend, BackendOptions, Capability, JobContext
 from .errors import ConfigError, ErrorCode, ImagenError, ImagenTuiError
 from .events import EventBus, EventKind, JobEvent
@@ -107,7 +107,7 @@ class Engine:
         )
         store = HistoryStore.for_config(config)
         for note in config.warnings:
-            _log().warning("%s", note)
+            logs.logger().warning("%s", note)
         return cls(config, store, job_log=JobLog(paths.joblog_path()), env=env, http=http)
 
     @property
@@ -412,7 +412,7 @@ class Engine:
         """A job log that cannot be written must not stop generation: say so once."""
         if not self._log_warned:
             self._log_warned = True
-            _log().warning("%s", exc.message)
+            logs.logger().warning("%s", exc.message)
 
     # -- a job's lifecycle (shared by the scheduler and the inline path) --------------------
 
@@ -566,12 +566,6 @@ def _signals_held() -> Iterator[None]:
         yield
     finally:
         mask(signal.SIG_SETMASK, old)
-
-
-def _log() -> Any:
-    import logging  # only when there is something to say
-
-    return logging.getLogger("imagen_tui")
 
 
 def _scrub(text: str, backend: Backend) -> str:

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from . import logs
 from .base import Backend, BackendOptions, Capability, JobContext
 from .errors import ErrorCode, ImagenError, ImagenTuiError
 from .events import EventKind
@@ -67,9 +68,7 @@ class Scheduler:
             try:
                 await backend.aclose()
             except Exception as exc:  # a plugin's cleanup must not stop ours
-                from .engine import _log
-
-                _log().warning("backend %s did not close cleanly: %r", backend.name, exc)
+                logs.logger().warning("backend %s did not close cleanly: %r", backend.name, exc)
         if self._writer is not None:
             await self._writer.close()
 

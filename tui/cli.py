@@ -11,6 +11,7 @@ import errno
 import os
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 # pydantic scans every installed distribution for its own plugins on first use (~20 ms of each
 # start-up); imagen-tui uses none. A user who sets the variable keeps their value.
@@ -19,6 +20,9 @@ os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 from imagen_tui.backends import ConfigError, ImagenTuiError
 
 from .exit import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, PROG, Parser, UsageError, fail
+
+if TYPE_CHECKING:
+    import logging
 
 SUBCOMMANDS = (
     "backends", "config", "history", "view", "usage", "jobs", "cancel",
@@ -120,10 +124,10 @@ QUICK_COMMANDS = frozenset({"history", "jobs", "cancel", "usage", "config", "bac
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `imagen-tui` script: one line per error, never a traceback."""
     args = list(sys.argv[1:] if argv is None else argv)
-    _log_to_stderr()
+    reordered = subcommand_first(args)
+    _log_to_stderr(lazily=reordered is not None and reordered[0] in STORE_ONLY_COMMANDS)
     try:
         _check_cwd()
-        reordered = subcommand_first(args)
         if reordered is not None and reordered[0] == "doctor":
             return _doctor(reordered[1:])
         if reordered is not None:
@@ -207,8 +211,24 @@ def _check_cwd() -> None:
         raise UsageError("the current directory no longer exists; cd to another one") from None
 
 
-def _log_to_stderr() -> None:
-    """Warnings of the engine (logger "imagen_tui") as one visible line each on stderr."""
+STORE_ONLY_COMMANDS = frozenset({"history", "usage"})
+"""Subcommands that never reach the engine: their warnings (the config's) all go through
+`logs.logger()`, so `logging` is imported only when there is something to print."""
+
+
+def _log_to_stderr(*, lazily: bool = False) -> None:
+    """Warnings of the engine (logger "imagen_tui") as one visible line each on stderr; set up
+    at the first warning when `lazily` (for commands that log only through `logs.logger()`)."""
+    from imagen_tui.backends import logs
+
+    if lazily:
+        logs.on_first_use(_one_line_handler)
+    else:
+        _one_line_handler(logs.logger())
+
+
+def _one_line_handler(logger: logging.Logger) -> None:
+    """Make `logger` print each warning as one line on stderr, control characters shown."""
     import logging
 
     from imagen_tui.backends import visible
@@ -217,7 +237,6 @@ def _log_to_stderr() -> None:
         def emit(self, record: logging.LogRecord) -> None:
             fail(f"{record.levelname.lower()}: {visible(record.getMessage())}")
 
-    logger = logging.getLogger("imagen_tui")
     if not any(isinstance(h, OneLine) for h in logger.handlers):
         logger.handlers = [h for h in logger.handlers if type(h).__name__ != "OneLine"]
         logger.addHandler(OneLine(logging.WARNING))

@@ -7,7 +7,7 @@ import dataclasses
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -34,16 +34,41 @@ def limit(text: str) -> int:
 
 
 def run(argv: Sequence[str]) -> int:
+    """Parse `argv` (a subcommand first) and run that subcommand; its exit code."""
     parser = Parser(prog=PROG)
     # prog given: argparse would build a HelpFormatter (and import shutil) just to compute it
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser, prog=PROG)
+    chosen = argv[0] if argv else None
+    handlers: dict[str, Any] = {}
+    for name, (add, handler) in _COMMANDS.items():
+        # Only the chosen command's parser: each costs ~0.5 ms (argparse asks gettext for
+        # its headings), a tenth of a history listing for parsers it never uses.
+        if chosen == name or chosen not in _COMMANDS:
+            add(sub)
+            handlers[name] = handler
+    if chosen not in _COMMANDS:  # library_commands' own, or help listing them all
+        from .library_commands import register
+
+        handlers.update(register(sub))
+    opts = parser.parse_args(argv)
+    handler = handlers[opts.command]
+    return handler(opts)
+
+
+def _add_backends(sub: Any) -> None:
     p = sub.add_parser("backends", help="list backend types and configured instances")
     p.add_argument("name", nargs="?", help="a type or instance: show the options it accepts")
     p.add_argument("--config", metavar="PATH")
+
+
+def _add_config(sub: Any) -> None:
     p = sub.add_parser("config", help="init | validate (or check) | path")
     p.add_argument("action", choices=("init", "validate", "check", "path"))
     p.add_argument("path", nargs="?", help="config file (validate; default: the resolved one)")
     p.add_argument("--config", metavar="PATH")
+
+
+def _add_history(sub: Any) -> None:
     p = sub.add_parser("history", help="list, search and reindex generated images")
     p.add_argument(
         "--search",
@@ -60,15 +85,24 @@ def run(argv: Sequence[str]) -> int:
     p.add_argument("--json", action="store_true", help="one JSON object per image")
     p.add_argument("--reindex", action="store_true", help="rebuild the index from the files")
     p.add_argument("--config", metavar="PATH")
+
+
+def _add_usage(sub: Any) -> None:
     p = sub.add_parser("usage", help="images and spend per backend")
     p.add_argument("--json", action="store_true")
     p.add_argument("--config", metavar="PATH")
+
+
+def _add_view(sub: Any) -> None:
     p = sub.add_parser("view", help="full-screen viewer for one image (what img: windows run)")
     p.add_argument("path", help="image file")
     p.add_argument(
         "--renderer", metavar="NAME", help="auto|kitty|sixel|halfcell|unicode|off (default: config)"
     )
     p.add_argument("--config", metavar="PATH")
+
+
+def _add_jobs(sub: Any) -> None:
     p = sub.add_parser("jobs", help="jobs of every process, newest first")
     p.add_argument(
         "--limit", type=limit, default=20, metavar="N", help="at most N jobs (default 20)"
@@ -77,25 +111,12 @@ def run(argv: Sequence[str]) -> int:
                    action="append", help="only jobs in this state (repeatable)")  # fmt: skip
     p.add_argument("--json", action="store_true", help="one JSON object per job")
     p.add_argument("--config", metavar="PATH")
+
+
+def _add_cancel(sub: Any) -> None:
     p = sub.add_parser("cancel", help="cancel a queued or running job, in any process")
     p.add_argument("job_id", help="the id `imagen-tui jobs` shows")
     p.add_argument("--config", metavar="PATH")
-    handlers: dict[str, Any] = {
-        "backends": cmd_backends,
-        "config": cmd_config,
-        "history": cmd_history,
-        "usage": cmd_usage,
-        "view": cmd_view,
-        "jobs": cmd_jobs,
-        "cancel": cmd_cancel,
-    }
-    if not argv or argv[0] not in handlers:  # library_commands' own, or help listing them all
-        from .library_commands import register
-
-        handlers.update(register(sub))
-    opts = parser.parse_args(argv)
-    handler = handlers[opts.command]
-    return handler(opts)
 
 
 def _engine(opts: argparse.Namespace) -> Engine:
@@ -193,9 +214,10 @@ def cmd_history(opts: argparse.Namespace) -> int:
 
 
 def _row_json(row: ImageRow) -> dict[str, Any]:
-    data = dataclasses.asdict(row)
-    del data["id"], data["metadata"]
-    return data
+    """The row's fields but `id` and `metadata`, in field order. Its values are plain JSON
+    scalars, so no deep copy (`dataclasses.asdict` took ~3 ms of a 50-row listing)."""
+    names = [f.name for f in dataclasses.fields(row) if f.name not in ("id", "metadata")]
+    return {name: getattr(row, name) for name in names}
 
 
 def cmd_usage(opts: argparse.Namespace) -> int:
@@ -300,3 +322,15 @@ def cmd_cancel(opts: argparse.Namespace) -> int:
         return EXIT_OK
     fail(f"error: no queued or running job {one_line(opts.job_id)} (see {PROG} jobs)")
     return EXIT_FAILED
+
+
+_COMMANDS: dict[str, tuple[Callable[[Any], None], Callable[[argparse.Namespace], int]]] = {
+    "backends": (_add_backends, cmd_backends),
+    "config": (_add_config, cmd_config),
+    "history": (_add_history, cmd_history),
+    "usage": (_add_usage, cmd_usage),
+    "view": (_add_view, cmd_view),
+    "jobs": (_add_jobs, cmd_jobs),
+    "cancel": (_add_cancel, cmd_cancel),
+}
+"""Each subcommand of this module: (adds its parser to the subparsers, runs it)."""

@@ -1,172 +1,21 @@
-"""Naming, slugs and atomic, never-overwriting writes: the files are the truth.
+"""Atomic, never-overwriting writes: the files are the truth.
 
 An image is written to a hidden temp file in its final directory, fsynced, then hard-linked to
 its final name (a link fails rather than replaces, so two writers never clobber each other).
+Where an image goes is decided by `naming`.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import os
-import re
-import string
-import unicodedata
 from collections.abc import Iterator
 from contextlib import suppress
-from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-TEMPLATE_FIELDS: tuple[str, ...] = ("date", "time", "slug", "seed", "backend", "n", "ext")
-DEFAULT_NAMING = "{date}/{time}-{slug}-{seed}.{ext}"
-
-MAX_COMPONENT_BYTES = 120
 MAX_COLLISIONS = 10_000
-
-# Letters NFKD leaves alone but that have an obvious ASCII spelling.
-_TRANSLIT = str.maketrans(
-    {"ß": "ss", "æ": "ae", "Æ": "AE", "ø": "o", "Ø": "O", "œ": "oe", "Œ": "OE", "ł": "l",
-     "Ł": "L", "đ": "d", "Đ": "D", "ð": "d", "Ð": "D", "þ": "th", "Þ": "Th", "ı": "i"}
-)  # fmt: skip
-_NOT_SLUG = re.compile(r"[^a-z0-9]+")
-
-
-def _slug_core(text: str, max_len: int) -> str:
-    ascii_text = unicodedata.normalize("NFKD", text.translate(_TRANSLIT))
-    ascii_text = ascii_text.encode("ascii", "ignore").decode("ascii").lower()
-    slug = _NOT_SLUG.sub("-", ascii_text).strip("-")
-    if len(slug) <= max_len:
-        return slug
-    head = slug[:max_len]
-    if slug[max_len] != "-":
-        cut = head.rfind("-")
-        # Cut at a word boundary unless that would throw away more than half.
-        if cut >= max_len // 2:
-            head = head[:cut]
-    return head.rstrip("-")
-
-
-def slugify(text: str, max_len: int = 40) -> str:
-    """Lower-case ASCII `[a-z0-9-]` slug of `text`, at most `max_len` chars, never empty."""
-    if max_len < 1:
-        raise ValueError(f"max_len must be at least 1, not {max_len}")
-    return _slug_core(text, max_len) or "image"[:max_len]
-
-
-@dataclass(frozen=True)
-class NameFields:
-    """The values a naming template may use."""
-
-    when: datetime
-    slug: str
-    seed: int | None
-    backend: str
-    n: int
-    ext: str
-
-
-def validate_template(template: str) -> list[str]:
-    """Problems with a naming template, as short strings; an empty list means it is usable."""
-    if not template.strip():
-        return ["naming template is empty"]
-    problems: list[str] = []
-    if template.startswith(("/", "~")):
-        problems.append(f"naming template must be a relative path, not {template!r}")
-    if ".." in template.split("/"):
-        problems.append("naming template must not contain a '..' path component")
-    if template.endswith("/"):
-        problems.append("naming template must end with a file name, not '/'")
-    try:
-        parsed = list(string.Formatter().parse(template))
-    except ValueError as exc:
-        return [*problems, f"bad naming template syntax: {exc}"]
-    for _, field, spec, conversion in parsed:
-        if field is not None:
-            problems.extend(_field_problems(field, spec or "", conversion))
-    return problems
-
-
-def _field_problems(field: str, spec: str, conversion: str | None) -> list[str]:
-    if field not in TEMPLATE_FIELDS:
-        known = ", ".join(f"{{{name}}}" for name in TEMPLATE_FIELDS)
-        return [f"unknown placeholder {{{field}}}; known: {known}"]
-    if conversion:
-        return [f"conversion !{conversion} is not supported in {{{field}}}"]
-    if not spec:
-        return []
-    if field != "n":  # only {n} is always an int, so only it takes a format spec
-        return [f"format spec ':{spec}' is only supported for {{n}}, not {{{field}}}"]
-    try:
-        format(0, spec)
-    except ValueError as exc:
-        return [f"bad format spec ':{spec}' for {{n}}: {exc}"]
-    return []
-
-
-def _clean_ext(ext: str) -> str:
-    return re.sub(r"[^a-z0-9]", "", ext.lower())[:10] or "png"
-
-
-def _field_value(field: str, spec: str, fields: NameFields) -> str:
-    if field == "date":
-        return fields.when.strftime("%Y-%m-%d")
-    if field == "time":
-        return fields.when.strftime("%H%M%S")
-    if field == "slug":
-        return slugify(fields.slug, MAX_COMPONENT_BYTES)
-    if field == "seed":
-        return "noseed" if fields.seed is None else str(int(fields.seed))
-    if field == "backend":
-        return _slug_core(fields.backend, 40) or "backend"
-    if field == "n":
-        # A fill character in the spec could be anything, '/' included.
-        return re.sub(r"[/\\\x00]", "-", format(int(fields.n), spec))
-    return _clean_ext(fields.ext)
-
-
-def _cap_bytes(name: str, limit: int) -> str:
-    if len(name.encode()) <= limit:
-        return name
-    stem, dot, ext = name.rpartition(".")
-    if not dot or not stem or len(ext.encode()) > 10:
-        stem, dot, ext = name, "", ""
-    room = limit - len((dot + ext).encode())
-    stem = stem.encode()[:room].decode("utf-8", "ignore").rstrip("-. ")
-    return f"{stem}{dot}{ext}" if stem else (dot + ext).lstrip(".")
-
-
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-
-
-def _clean_component(part: str) -> str:
-    # Drop control chars and lone surrogates (unencodable in a file name).
-    part = _CONTROL.sub("", part).encode("utf-8", "ignore").decode("utf-8")
-    part = part.replace("\\", "-").strip()
-    # No hidden files, nothing that reads as a command-line option.
-    return _cap_bytes(part.lstrip(".- "), MAX_COMPONENT_BYTES)
-
-
-def render_name(template: str, fields: NameFields) -> PurePosixPath:
-    """Render `template` into a clean relative path; ValueError only for an invalid template."""
-    problems = validate_template(template)
-    if problems:
-        raise ValueError("; ".join(problems))
-    pieces: list[str] = []
-    used: set[str] = set()
-    for literal, field, spec, _ in string.Formatter().parse(template):
-        pieces.append(literal)
-        if field is not None:
-            pieces.append(_field_value(field, spec or "", fields))
-            used.add(field)
-    rendered = "".join(pieces)
-    if "ext" not in used:
-        rendered += "." + _clean_ext(fields.ext)
-    parts = [_clean_component(p) for p in rendered.split("/")]
-    parts = [p for p in parts if p not in ("", ".", "..")]
-    if not parts:
-        parts = [f"{slugify(fields.slug)}.{_clean_ext(fields.ext)}"]
-    return PurePosixPath(*parts)
 
 
 def safe_join(root: Path, rel: PurePosixPath) -> Path:
@@ -339,3 +188,14 @@ def check_writable(directory: Path) -> str | None:
     except OSError as exc:
         return f"output dir {directory} is not writable: {exc.strerror or exc}"
     return None
+
+
+def write_problem(exc: OSError, path: Path) -> str:
+    """One line naming `path` and what to do, for the write errors a user can fix."""
+    if exc.errno == errno.ENOSPC or exc.errno == errno.EDQUOT:
+        return f"no space left on the device for {path}: free some space and try again"
+    if exc.errno == errno.EROFS:
+        return f"{path} is on a read-only file system: choose another [output] dir"
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return f"permission denied writing {path}: check the folder's permissions"
+    return f"cannot write {path}: {exc.strerror or exc}"

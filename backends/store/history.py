@@ -7,38 +7,35 @@ workbench from thread workers. Expected failures raise `StoreError` naming the p
 from __future__ import annotations
 
 import errno
-import logging
 import os
 import sqlite3
 from contextlib import suppress
 from dataclasses import dataclass
-from datetime import datetime
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .. import logs
 from ..errors import StoreError
 from . import files, sidecar
 
 if TYPE_CHECKING:
-    from ..config import Config
+    from ..config import Config, LibraryConfig, OutputConfig
     from ..models import GenerationRequest, ImageResult, Job
     from .index import Index, PageCursor, Progress
-    from .index_rows import ImageRow, ReindexResult
+    from .index_bulk import ReindexResult
+    from .index_rows import ImageRow
     from .library import Library
     from .thumbs import ThumbCache
+    from .writing import SavedImage
 
 
-@dataclass(frozen=True)
-class SavedImage:
-    path: Path
-    sidecar: Path | None
-    metadata: dict[str, Any]
-
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class HistoryPage:
-    """One page of history, newest first; pass `next` as `after` for the following page."""
+    """One page of history, newest first; pass `next` as `after` for the following page.
+
+    Nothing compares or prints pages (their rows do that): no generated `__eq__`/`__repr__`,
+    which a history process would pay ~0.5 ms to create."""
 
     rows: list[ImageRow]
     next: PageCursor | None
@@ -70,28 +67,33 @@ class HistoryStore:
     @classmethod
     def for_config(cls, config: Config) -> HistoryStore:
         """The store of `config` at the XDG paths (no file opened yet)."""
+        return cls._at_xdg_paths(config.output, config.library)
+
+    @classmethod
+    def _at_xdg_paths(cls, output: OutputConfig, library: LibraryConfig) -> HistoryStore:
         from .. import paths
 
         return cls(
-            config.output.dir,
-            config.output.naming,
-            sidecar=config.output.sidecar,
+            output.dir,
+            output.naming,
+            sidecar=output.sidecar,
             index_path=paths.index_path(),
             thumbs_dir=paths.thumbs_dir(),
             library_path=paths.library_path(),
-            library_roots=config.library.roots,
+            library_roots=library.roots,
         )
 
     @classmethod
     def open(cls, config_path: str | Path | None = None) -> HistoryStore:
         """Load the config and give its store, without the job engine (commands that only
-        read or move images do not pay for asyncio). Raises ConfigError."""
-        from ..config import load_config
+        read or move images do not pay for asyncio, nor for backend options). Raises
+        ConfigError; the config's warnings go to the "imagen_tui" logger."""
+        from ..config import load_store_config
 
-        config = load_config(Path(config_path) if config_path else None)
-        for note in config.warnings:
-            logging.getLogger("imagen_tui").warning("%s", note)
-        return cls.for_config(config)
+        output, library, warnings = load_store_config(Path(config_path) if config_path else None)
+        for note in warnings:
+            logs.logger().warning("%s", note)
+        return cls._at_xdg_paths(output, library)
 
     def check_writable(self) -> str | None:
         """None when the output dir can take files, else one line naming it."""
@@ -112,17 +114,22 @@ class HistoryStore:
     def library(self) -> Library:
         from .library import Library
 
+        return Library(self._library_file(), self.output_dir, self._library_roots)
+
+    def _library_file(self) -> Path:
         if self._library_path is None:
             from ..paths import library_path
 
             self._library_path = library_path()
-        return Library(self._library_path, self.output_dir, self._library_roots)
+        return self._library_path
 
     def _root_paths(self) -> list[Path]:
         return [root.path for root in self.library.roots()]
 
     def _pending_path(self) -> Path:
-        return self.library.path.with_name("unindexed.txt")
+        """Where images saved while the index could not take them are noted (beside the
+        library file; listing does not load the library to find it)."""
+        return self._library_file().with_name("unindexed.txt")
 
     def _index_pending(self, index: Index) -> None:
         """Index images saved while the index could not take them (locked, disk full)."""
@@ -180,40 +187,10 @@ class HistoryStore:
 
     def write(self, job: Job, result: ImageResult, backend_type: str) -> SavedImage:
         """Write the image and its sidecar (no index); StoreError naming the path on failure."""
-        from ..imageheader import sniff
-        from . import pngmeta
+        from .writing import write_image  # only the write path needs naming and PNG chunks
 
-        if result.mime_type is None or result.width is None:  # the bytes decide, not the label
-            header = sniff(result.data)
-            if header is not None:
-                result.mime_type = header.mime_type
-                result.width, result.height = header.width, header.height
-        meta = sidecar.build(job, result, backend_type)
-        data = result.data
-        if result.mime_type == "image/png":
-            data = pngmeta.embed(data, meta, pngmeta.a1111_parameters(meta))
-        fields = files.NameFields(
-            when=datetime.fromtimestamp(job.started_at or job.created_at),
-            slug=files.slugify(job.user_prompt or job.request.prompt),
-            seed=meta["seed"],
-            backend=job.request.backend,
-            n=job.index,
-            ext=result.extension,
-        )
-        target = files.safe_join(self.output_dir, files.render_name(self.naming, fields))
-        try:
-            path = files.write_new_file(target, data)
-        except OSError as exc:
-            raise StoreError(_write_problem(exc, target), target) from None
-        side = None
-        if self.sidecar:
-            side = files.sidecar_path(path)
-            try:
-                files.write_json_atomic(side, meta)
-            except OSError as exc:
-                path.unlink(missing_ok=True)
-                raise StoreError(_write_problem(exc, side), side) from None
-        return SavedImage(path, side, meta)
+        return write_image(self.output_dir, self.naming, job, result, backend_type,
+                           sidecar=self.sidecar)  # fmt: skip
 
     def record(self, saved: SavedImage) -> None:
         """Add a written image to the index."""
@@ -260,9 +237,10 @@ class HistoryStore:
     def check_query(query: str | None) -> None:
         """Raise StoreError (one line with a hint) when `query` has nothing to search for or a
         bad field value (`seed:x`), without opening the index; search syntax: store/query.py."""
-        from .query import parse_query
+        if query:  # a plain listing imports no search code
+            from .query import parse_query
 
-        parse_query(query)
+            parse_query(query)
 
     def count(
         self, query: str | None = None, *, favourites: bool = False, trashed: bool = False
@@ -345,7 +323,7 @@ class HistoryStore:
         Metadata is read on `workers` processes (None = all usable cores); `progress(read,
         total)` is called as files are read (see `Index.reindex`)."""
         self.index.reindex(workers=workers, progress=progress)
-        from .index_rows import ReindexResult
+        from .index_bulk import ReindexResult
 
         return self.index.last_reindex or ReindexResult(0, 0)
 
@@ -363,7 +341,7 @@ class HistoryStore:
             try:
                 files.write_json_atomic(files.sidecar_path(image), meta)
             except OSError as exc:
-                raise StoreError(_write_problem(exc, image), image) from None
+                raise StoreError(files.write_problem(exc, image), image) from None
         self.index.set_favourite(image, value)
 
     def trash(self, image: Path) -> Path:
@@ -418,18 +396,7 @@ def _moving(move: Any, output_dir: Path, image: Path) -> Any:
     except (ValueError, FileExistsError, FileNotFoundError, IsADirectoryError) as exc:
         raise StoreError(str(exc), image) from None
     except OSError as exc:
-        raise StoreError(_write_problem(exc, image), image) from None
-
-
-def _write_problem(exc: OSError, path: Path) -> str:
-    """One line naming the path and what to do, for the errors a user can fix."""
-    if exc.errno == errno.ENOSPC or exc.errno == errno.EDQUOT:
-        return f"no space left on the device for {path}: free some space and try again"
-    if exc.errno == errno.EROFS:
-        return f"{path} is on a read-only file system: choose another [output] dir"
-    if exc.errno in (errno.EACCES, errno.EPERM):
-        return f"permission denied writing {path}: check the folder's permissions"
-    return f"cannot write {path}: {exc.strerror or exc}"
+        raise StoreError(files.write_problem(exc, image), image) from None
 
 
 def _index_problem(exc: BaseException, path: Path | None) -> str:

@@ -19,20 +19,17 @@ from typing import TYPE_CHECKING, Any
 from imagen_tui.backends.store import index_schema as schema
 from imagen_tui.backends.store.index_rows import (
     ImageRow,
-    ReindexResult,
     image_row,
     load_metadata,
     path_key,
     row_values,
     walk_images,
 )
-from imagen_tui.backends.store.query import parse_query
-from imagen_tui.backends.store.query_sql import where_clauses
 
 if TYPE_CHECKING:
-    from imagen_tui.backends.store.index_bulk import Progress
+    from imagen_tui.backends.store.index_bulk import Progress, ReindexResult
 
-__all__ = ["ImageRow", "Index", "PageCursor", "ReindexResult", "open_index"]
+__all__ = ["ImageRow", "Index", "PageCursor", "open_index"]
 
 PageCursor = tuple[float, int]
 """Where a page ended: (created_at, id) of its last row. Keyset paging, so a page stays right
@@ -219,6 +216,11 @@ class Index:
         clauses, params = ["trashed = ?"], [int(trashed)]
         if favourites:
             clauses.append("favourite = 1")
+        if not query:  # a plain listing imports no search code
+            return " AND ".join(clauses), params
+        from imagen_tui.backends.store.query import parse_query
+        from imagen_tui.backends.store.query_sql import where_clauses
+
         parsed = parse_query(query)
         if parsed is not None:
             trigram = schema.TRIGRAM_TABLE in self._fts_tables
@@ -330,7 +332,10 @@ class Index:
         progress: Progress | None = None,
     ) -> ReindexResult:
         files = [item for root in self.roots() for item in walk_images(str(root))]
-        from imagen_tui.backends.store.index_bulk import read_rows  # multiprocessing: only now
+        from imagen_tui.backends.store.index_bulk import (  # multiprocessing: only now
+            ReindexResult,
+            read_rows,
+        )
 
         rows, skipped = read_rows(files, workers=workers, progress=progress)
         # Bulk path: per-row FTS triggers would double the cost; rebuild the FTS index once.

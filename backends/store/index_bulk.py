@@ -15,10 +15,13 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
 
 from .index_rows import load_metadata, row_values
 
-__all__ = ["FileItem", "Progress", "read_rows", "usable_cores", "PARALLEL_MIN_FILES"]
+__all__ = [
+    "FileItem", "Progress", "ReindexResult", "read_rows", "usable_cores", "PARALLEL_MIN_FILES",
+]  # fmt: skip
 
 FileItem = tuple[str, str | None, bool]
 """(image path, sidecar path or None, trashed), as `index_rows.walk_images` yields them."""
@@ -27,6 +30,17 @@ Progress = Callable[[int, int], None]
 
 PARALLEL_MIN_FILES = 500
 CHUNK_FILES = 100
+
+
+@dataclass(frozen=True, slots=True)
+class ReindexResult:
+    """Outcome of the last `reindex()`: images indexed, and sidecars skipped as unreadable.
+
+    An image whose sidecar is skipped is still indexed (from embedded PNG metadata, or bare).
+    """
+
+    indexed: int
+    skipped: int
 
 
 def usable_cores() -> int:

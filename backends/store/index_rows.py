@@ -15,7 +15,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from ..imageheader import read_header
 from .files import TEMP_SUFFIX, remove_stale_temps
 
 IMAGE_EXTS = frozenset({".png", ".jpg", ".jpeg", ".webp"})
@@ -42,17 +41,6 @@ class ImageRow:
     trashed: bool
     sidecar: str | None
     metadata: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class ReindexResult:
-    """Outcome of the last `reindex()`: images indexed, and sidecars skipped as unreadable.
-
-    An image whose sidecar is skipped is still indexed (from embedded PNG metadata, or bare).
-    """
-
-    indexed: int
-    skipped: int
 
 
 def image_row(row: tuple, metadata: dict[str, Any] | None = None) -> ImageRow:
@@ -176,6 +164,8 @@ def row_values(
 
 
 def _header_size(path: str) -> tuple[int, int]:
+    from ..imageheader import read_header  # only for images without a size in their metadata
+
     try:
         header = read_header(path)
     except OSError:

@@ -3,6 +3,7 @@ validate, and the plain path builds exactly what validation would."""
 
 from __future__ import annotations
 
+import ast
 import os
 import subprocess
 import sys
@@ -32,12 +33,35 @@ except SystemExit as exc:
     code = exc.code
 loaded = sorted(m for m in sys.modules if m.split(".")[0] in ("pydantic", "pydantic_core"))
 print("PYDANTIC", loaded, file=sys.stderr)
+print("MODULES", sorted(sys.modules), file=sys.stderr)
 sys.exit(code)
 """
 
+NOT_FOR_READING = (
+    "logging", "struct", "fcntl", "imagen_tui.backends.store.naming",
+    "imagen_tui.backends.store.writing", "imagen_tui.backends.store.library",
+    "imagen_tui.backends.store.index_bulk", "imagen_tui.backends.imageheader",
+    "imagen_tui.backends.adapters.mock", "imagen_tui.backends.adapters.mock_options",
+    "imagen_tui.backends.base",
+)  # fmt: skip
+"""What reading the history needs none of (writing, naming, reindexing, the library's roots,
+image headers, backend options) and would pay for at every start; `logging` comes only with a
+warning to print."""
+NOT_FOR_LISTING = (*NOT_FOR_READING, "unicodedata", "imagen_tui.backends.store.query")
+"""A listing without `--search` does not load the search parser either."""
 
-def run_cli(args: list[str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
+
+def loaded_modules(stderr: str) -> set[str]:
+    """The modules a `run_cli` process had loaded when it finished."""
+    line = next(line for line in stderr.splitlines() if line.startswith("MODULES "))
+    return set(ast.literal_eval(line.removeprefix("MODULES ")))
+
+
+def run_cli(
+    args: list[str], tmp_path: Path, extra_env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("IMAGEN_", "TMUX"))}
+    env.update(extra_env or {})
     for var in ("HOME", "XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME"):
         (tmp_path / var).mkdir(exist_ok=True)
         env[var] = str(tmp_path / var)
@@ -50,18 +74,35 @@ def run_cli(args: list[str], tmp_path: Path) -> subprocess.CompletedProcess[str]
 
 
 @pytest.mark.parametrize(
-    "args",
+    ("args", "unloaded"),
     [
-        ["--once", "a lighthouse", "--size", "64x64", "--no-preview"],
-        ["--once", "a lighthouse", "--size", "64x64", "--no-sidecar", "--output", "~/pics"],
-        ["history", "--limit", "5", "--json"],
-        ["history", "--search", "lighthouse"],
+        (["--once", "a lighthouse", "--size", "64x64", "--no-preview"], ()),
+        (["--once", "a lighthouse", "--size", "64x64", "--no-sidecar", "--output", "~/pics"], ()),
+        (["history", "--limit", "5", "--json"], NOT_FOR_LISTING),
+        (["history", "--search", "lighthouse"], NOT_FOR_READING),
     ],
 )
-def test_default_runs_never_import_pydantic(tmp_path: Path, args: list[str]) -> None:
+def test_default_runs_never_import_pydantic(
+    tmp_path: Path, args: list[str], unloaded: tuple[str, ...]
+) -> None:
+    """Nor does reading the history import what only writing, reindexing or searching need
+    (a history process starts in about the time Pillow takes to save a PNG: every module counts)."""
+    run_cli(["--once", "a lighthouse", "--size", "64x64", "--no-preview"], tmp_path)
     result = run_cli(args, tmp_path)
     assert result.returncode == 0, result.stderr
     assert "PYDANTIC []" in result.stderr
+    assert sorted(loaded_modules(result.stderr) & set(unloaded)) == []
+    if unloaded:
+        assert "lighthouse" in result.stdout  # the image made above was read
+
+
+def test_a_listing_still_prints_the_configs_warnings(tmp_path: Path) -> None:
+    """`logging` is imported only for a warning, and the warning still reaches stderr."""
+    env_typo = {"IMAGEN_OUTPUT__DIRR": "/tmp/x"}
+    result = run_cli(["history", "--limit", "1"], tmp_path, env_typo)
+    assert result.returncode == 0, result.stderr
+    assert "warning: environment IMAGEN_OUTPUT__DIRR is not a config key" in result.stderr
+    assert "did you mean IMAGEN_OUTPUT__DIR?" in result.stderr
 
 
 def test_a_config_file_is_validated_with_pydantic(tmp_path: Path) -> None:

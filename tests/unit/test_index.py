@@ -18,7 +18,8 @@ from hypothesis import strategies as st
 
 from imagen_tui.backends import StoreError
 from imagen_tui.backends.store import index_schema
-from imagen_tui.backends.store.index import Index, ReindexResult, open_index
+from imagen_tui.backends.store.index import Index, open_index
+from imagen_tui.backends.store.index_bulk import ReindexResult
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC).timestamp()
 

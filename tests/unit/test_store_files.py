@@ -20,17 +20,19 @@ from hypothesis.configuration import set_hypothesis_home_dir
 
 from imagen_tui.backends.store import files
 from imagen_tui.backends.store.files import (
+    check_writable,
+    safe_join,
+    sidecar_path,
+    write_json_atomic,
+    write_new_file,
+)
+from imagen_tui.backends.store.naming import (
     DEFAULT_NAMING,
     TEMPLATE_FIELDS,
     NameFields,
-    check_writable,
     render_name,
-    safe_join,
-    sidecar_path,
     slugify,
     validate_template,
-    write_json_atomic,
-    write_new_file,
 )
 
 # pyproject's norecursedirs replaces pytest's defaults, so a `.hypothesis` dir in the repo root
