@@ -29,8 +29,9 @@ from imagen_tui.backends import (
 from imagen_tui.backends.config import load_config
 from imagen_tui.backends.errors import ErrorCode, ImagenError, ImagenTuiError, StoreError
 from imagen_tui.backends.models import Job
-from imagen_tui.backends.store.history import HistoryStore, SavedImage
+from imagen_tui.backends.store.history import HistoryStore
 from imagen_tui.backends.store.joblog import JobLog
+from imagen_tui.backends.store.writing import SavedImage
 
 from .test_engine_contract import png
 
