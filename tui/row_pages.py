@@ -79,6 +79,13 @@ class RowPages(Generic[Row]):
             self.store(current, list(rows), next_cursor)
         return fetched
 
+    def total(self) -> int | None:
+        """How many rows there are, once the last page is in memory; else None. The store's
+        count may be higher: a page leaves out images whose files are gone."""
+        if self.ended_at is None or self.ended_at not in self.pages:
+            return None
+        return self.ended_at * self.page_size + len(self.pages[self.ended_at])
+
     def find(self, predicate: Callable[[Row], bool]) -> int | None:
         """Index of the first in-memory row matching `predicate`, or None."""
         for number in sorted(self.pages):

@@ -150,6 +150,8 @@ class HistoryList(ReportsWorkerErrors, CursorList, can_focus=True):
     ) -> None:
         if generation != self._generation:
             return
+        total = pages.total()
+        count = count if total is None else min(count, total)
         self.pages, self.count, self._loaded_once = pages, count, True
         self._pending.clear()
         self.virtual_size = Size(0, count)
@@ -176,8 +178,13 @@ class HistoryList(ReportsWorkerErrors, CursorList, can_focus=True):
         self._pending.discard(number)
         if generation != self._generation:
             return
+        total = self.pages.total()
+        if total is not None and total < self.count:  # the end had images deleted outside
+            self.count = total
+            self.virtual_size = Size(0, total)
+            self.cursor = max(0, min(self.cursor, total - 1))
         self.refresh()
-        if self.pages.page_of(self.cursor) == number:
+        if self.pages.page_of(self.cursor) == number or self.cursor == self.count - 1:
             self._cursor_moved()
 
     # -- drawing --------------------------------------------------------------------------
