@@ -29,6 +29,11 @@ if TYPE_CHECKING:
     from .thumbs import ThumbCache
     from .writing import SavedImage
 
+PAGE_FILL_MAX = 1000
+"""The most rows one query reads while filling a page past images whose files are missing: a
+page doubles its query each round (`limit`, 2x, 4x...), so an unmounted drive of 50,000 images
+costs `history --limit 1` about 60 queries, not 50,000."""
+
 
 @dataclass(frozen=True, eq=False, repr=False)
 class HistoryPage:
@@ -214,19 +219,23 @@ class HistoryStore:
         file was deleted outside imagen-tui is left out and forgotten (`forget_if_gone`);
         one whose folder is missing (a drive not mounted) is left out and kept."""
         found: list[ImageRow] = []
+        batch = limit
         while True:
             rows = self.index.search(
-                query, limit=limit, after=after, favourites=favourites, trashed=trashed
+                query, limit=batch, after=after, favourites=favourites, trashed=trashed
             )
-            here = [row for row in rows if os.path.exists(row.path)]
-            if len(here) < len(rows):
-                self._forget_missing([row for row in rows if row not in here])
-            found += here[: limit - len(found)]
-            if len(found) == limit:
+            gone = []
+            for row in rows:
+                (found if os.path.exists(row.path) else gone).append(row)
+            if gone:
+                self._forget_missing(gone)
+            if len(found) >= limit:
+                del found[limit:]
                 return HistoryPage(found, (found[-1].created_at, found[-1].id))
-            if len(rows) < limit:  # the last page: nothing more to fill it with
+            if len(rows) < batch:  # the last page: nothing more to fill it with
                 return HistoryPage(found, None)
             after = (rows[-1].created_at, rows[-1].id)
+            batch = min(batch * 2, max(limit, PAGE_FILL_MAX))  # many missing: fewer queries
 
     def _forget_missing(self, rows: list[ImageRow]) -> None:
         for row in rows:

@@ -147,3 +147,17 @@ def test_an_unmounted_folder_hides_its_images_but_keeps_their_rows(tmp_path: Pat
     assert store.page().rows == [] and store.count() == 2
     (tmp_path / "elsewhere").rename(folder)
     assert len(store.page().rows) == 2
+
+
+def test_filling_a_page_past_many_missing_files_takes_few_queries(tmp_path: Path) -> None:
+    store = _images(tmp_path, 40, naming="{seed}/{slug}.{ext}")  # a folder per image
+    rows = store.page(limit=40).rows
+    for row in rows[:39]:  # all but the oldest are on a drive that is not mounted
+        Path(row.path).parent.rename(tmp_path / f"away-{row.seed}")
+    calls = []
+    search = store.index.search
+    store.index.search = lambda *a, **kw: calls.append(kw["limit"]) or search(*a, **kw)
+    page = store.page(limit=1)
+    assert [r.prompt for r in page.rows] == ["image 0"] and page.next is not None
+    assert len(calls) <= 7  # 1 + 2 + 4 + ... rows a query, not one query per missing image
+    assert store.count() == 40  # the rows of the missing folders are kept
