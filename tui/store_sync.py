@@ -10,14 +10,24 @@ Two loops, both started by the app as workers:
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".json")
 POLL_INTERVAL = 0.5  # seconds; the issue asks for other processes' updates within 1 s
+
+
+@dataclass(frozen=True)
+class Forgotten:
+    """An image the poller dropped from the index because its file was deleted: reported
+    with the changed rows (whose only field the workbench reads is `path`)."""
+
+    path: str
 
 
 class StoreSync:
@@ -51,7 +61,23 @@ class StoreSync:
         rows, self.history_cursor = drain(
             self.engine.history.changed_since, self.history_cursor, deadline
         )
-        return jobs, rows
+        return jobs, rows + self._forget_deleted(files)
+
+    def _forget_deleted(self, files: set[str]) -> list[Forgotten]:
+        """Forget the images among `files` deleted outside imagen-tui (a file manager, `rm` in
+        another pane), so the list drops them at once; a read-only index keeps them for now."""
+        from imagen_tui.backends import ImagenTuiError
+
+        forgotten = []
+        for name in sorted(files):
+            if name.lower().endswith(".json") or os.path.exists(name):
+                continue
+            try:
+                if self.engine.history.forget_if_gone(Path(name)):
+                    forgotten.append(Forgotten(name))
+            except ImagenTuiError:
+                continue
+        return forgotten
 
     def poll(
         self,

@@ -75,3 +75,15 @@ def test_row_pages_know_their_total_only_with_the_last_page_in_memory() -> None:
     assert pages.total() == 3
     pages.store(0, ["a", "b"], ("cursor", 1))  # evicts the last page (max_pages=1)
     assert pages.total() is None
+
+
+def test_an_image_deleted_in_another_pane_leaves_the_list_without_a_key(tmp_path: Path) -> None:
+    app, _ = real_app(tmp_path)
+    made = make_images(tmp_path / "config.toml", 3)
+
+    async def steps(pilot: Pilot[Any]) -> None:
+        await wait_for(pilot, lambda: shown(pilot) == ["image 2", "image 1", "image 0"])
+        made[1].unlink()  # `rm` in another pane, while the workbench watches
+        await wait_for(pilot, lambda: shown(pilot) == ["image 2", "image 0"], tries=250)
+
+    drive(app, steps)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -86,3 +87,20 @@ def test_drain_stops_at_the_deadline_and_resumes_from_its_cursor() -> None:
     assert changes == [1, 2, 3] and cursor == 3
     rest, cursor = drain(store.changed_since, cursor, deadline=float("inf"))
     assert rest == list(range(4, 11)) and cursor == 10
+
+
+def test_a_watched_image_deleted_elsewhere_is_forgotten_and_reported(tmp_path: Path) -> None:
+    kept, deleted = tmp_path / "kept.png", tmp_path / "deleted.png"
+    kept.write_bytes(b"png")
+    forgotten: list[Path] = []
+    history = SimpleNamespace(
+        index_new=lambda paths: 0,
+        changed_since=lambda cursor: ([], cursor),
+        forget_if_gone=lambda path: forgotten.append(path) or True,
+    )
+    engine = SimpleNamespace(history=history, jobs_changed_since=lambda cursor: ([], cursor))
+    sync = StoreSync(engine)
+    sync._seen_files = {str(kept), str(deleted), str(tmp_path / "deleted.json")}
+    jobs, rows = sync.poll_once()
+    assert forgotten == [deleted]  # not the file still there, not the sidecar
+    assert jobs == [] and [row.path for row in rows] == [str(deleted)]
