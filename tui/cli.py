@@ -125,8 +125,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `imagen-tui` script: one line per error, never a traceback."""
     args = list(sys.argv[1:] if argv is None else argv)
     reordered = subcommand_first(args)
-    _log_to_stderr(lazily=reordered is not None and reordered[0] in STORE_ONLY_COMMANDS)
     try:
+        _log_to_stderr(lazily=reordered is not None and reordered[0] in STORE_ONLY_COMMANDS)
         _check_cwd()
         if reordered is not None and reordered[0] == "doctor":
             return _doctor(reordered[1:])
@@ -279,6 +279,8 @@ def entry() -> None:
     short = _short_lived(args)
     if short:
         _no_gc()
+    if _generates(args):
+        _terminate_as_interrupt()
     code = main(args)
     if short:
         for stream in (sys.stdout, sys.stderr):  # None when the caller closed the fd
@@ -289,6 +291,23 @@ def entry() -> None:
                 pass
         os._exit(code)
     sys.exit(code)
+
+
+def _generates(args: list[str]) -> bool:
+    """`--once` or `rerun`: a run that writes images headless."""
+    reordered = subcommand_first(args)
+    if reordered is not None:
+        return reordered[0] == "rerun"
+    return any(arg == "--once" or arg.startswith("--once=") for arg in args)
+
+
+def _terminate_as_interrupt() -> None:
+    """SIGTERM (`kill`, a script's timeout) interrupts like Ctrl-C from the start: exit 130
+    with one line, as once the job runs. Left at the default, a SIGTERM while the config
+    loads or the request is checked killed the process with no word (status -15)."""
+    import signal
+
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
 
 
 def _short_lived(args: list[str]) -> bool:
