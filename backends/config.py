@@ -37,7 +37,7 @@ from .schema import (
     to_data,
 )
 from .schema import validate as validate_data
-from .text import visible
+from .text import not_utf8, visible
 
 if TYPE_CHECKING:
     from .base import Backend, BackendOptions
@@ -51,9 +51,10 @@ _VAR = re.compile(r"\$(?:\{(\w+)\}|(\w+))")
 def expand_path(value: str, env: Mapping[str, str]) -> Path:
     """`~` and `$VAR`/`${VAR}` expanded from `env`, made absolute.
 
-    Raises ValueError for an empty value, an unset variable, or a control or reordering
-    character (NUL, ESC, U+202E...) in the value or what a variable holds: such a path would
-    fail at the first write, or print escape sequences live with every image path.
+    Raises ValueError for an empty value, an unset variable, a control or reordering
+    character (NUL, ESC, U+202E...) or bytes that are not UTF-8 in the value or what a
+    variable holds: such a path would fail at the first write (the index and sidecars are
+    UTF-8), or print escape sequences live with every image path.
     """
     if not value.strip():
         raise ValueError("must not be empty")
@@ -64,6 +65,9 @@ def expand_path(value: str, env: Mapping[str, str]) -> Path:
     if visible(text) != text:
         shown = visible(text)
         raise ValueError(f"must not contain control characters: {shown!r}; rename the folder")
+    problem = not_utf8(text)
+    if problem:
+        raise ValueError(f"{problem}: {text!r}; rename the folder")
     if text == "~" or text.startswith("~/"):
         text = env.get("HOME", str(Path.home())) + text[1:]
     return Path(os.path.abspath(os.path.expanduser(text)))

@@ -95,8 +95,13 @@ def _references(request: GenerationRequest, problems: list[Problem]) -> None:
     a decompression bomb is refused without decoding it)."""
     from .imageheader import read_header
     from .models import MAX_REFERENCE_PIXELS
+    from .text import not_utf8
 
     for path in request.references:
+        undecodable = not_utf8(str(path))
+        if undecodable:  # its name goes into the sidecar and the PNG's text chunk
+            problems.append(Problem("references", f"{str(path)!r}: {undecodable}; rename the file"))
+            continue
         try:
             if not path.is_file():
                 problems.append(Problem("references", f"{path} is not a regular file"))

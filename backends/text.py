@@ -48,3 +48,16 @@ def one_line(text: object, limit: int | None = MAX_DETAIL_CHARS) -> str:
     if limit is not None and len(flat) > limit:
         return flat[: max(0, limit - 1)].rstrip() + "…"
     return flat
+
+
+def not_utf8(text: str) -> str | None:
+    """None when `text` is valid Unicode; else a short reason naming the first byte that was
+    not UTF-8 ("byte 0xff"). Python keeps such bytes of argv and file names as lone
+    surrogates (PEP 383), which no UTF-8 writer (SQLite, JSON, PNG text chunks) accepts."""
+    if text.isascii():
+        return None
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return f"byte 0x{ord(text[exc.start]) & 0xFF:02x} is not UTF-8"
+    return None

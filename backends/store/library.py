@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import StoreError
+from ..text import not_utf8
 from . import files
 
 _LOCK = threading.Lock()
@@ -52,10 +53,14 @@ class Library:
         return found
 
     def add(self, directory: Path, *, foreign: bool) -> Root:
-        """Record `directory` (made absolute); StoreError if it is not a folder."""
+        """Record `directory` (made absolute); StoreError if it is not a folder or its name is
+        not UTF-8."""
         real = _real(directory)
         if not real.is_dir():
             raise StoreError(f"{directory} is not a folder", directory)
+        undecodable = not_utf8(str(real))
+        if undecodable:  # the library file and the index are UTF-8
+            raise StoreError(f"{str(real)!r}: {undecodable}; rename the folder", directory)
         with self._locked():
             roots = self._read()
             for root in roots:
