@@ -275,6 +275,7 @@ def entry() -> None:
     subcommands) runs with the garbage collector off and, having written and closed everything,
     leaves without the interpreter's teardown of every module (~30 ms of a ~300 ms `--once`
     here). `main()` itself changes neither, for callers in a longer-lived process."""
+    _reopen_closed_streams()
     args = sys.argv[1:]
     short = _short_lived(args)
     if short:
@@ -291,6 +292,23 @@ def entry() -> None:
                 pass
         os._exit(code)
     sys.exit(code)
+
+
+def _reopen_closed_streams() -> None:
+    """A script may start us with stdout or stderr closed (`>&-`): Python then sets the
+    stream to None, and the first print or isatty() on it was an 'internal error'. Point each
+    closed one at /dev/null, on its own fd: else the next file opened (the index, the job log)
+    would take fd 1 or 2, and whatever writes there (a child process) would land in it."""
+    for fd, name in ((0, "stdin"), (1, "stdout"), (2, "stderr")):
+        try:
+            os.fstat(fd)
+        except OSError:
+            null = os.open(os.devnull, os.O_RDONLY if fd == 0 else os.O_WRONLY)
+            if null != fd:
+                os.dup2(null, fd)
+                os.close(null)
+        if getattr(sys, name) is None:
+            setattr(sys, name, open(fd, "r" if fd == 0 else "w", closefd=False))  # noqa: SIM115
 
 
 def _generates(args: list[str]) -> bool:

@@ -47,3 +47,16 @@ def test_a_full_stdout_is_one_line_not_an_internal_error(tmp_path: Path) -> None
     line = one_line(done.stderr)
     assert done.returncode == 1
     assert "internal error" not in line and "No space left" in line
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--once", "a fox", "--size", "64x64", "--seed", "1", "--no-preview"],
+        ["--once", "a fox", "--size", "64x64", "--seed", "1", "--json"],
+        ["config", "init"],
+    ],
+)
+def test_a_closed_stdout_is_no_internal_error(args: list[str]) -> None:
+    done = run_with_stdout(None, *args)
+    assert done.stderr == "" and done.returncode == 0
