@@ -238,9 +238,13 @@ class HistoryStore:
             batch = min(batch * 2, max(limit, PAGE_FILL_MAX))  # many missing: fewer queries
 
     def _forget_missing(self, rows: list[ImageRow]) -> None:
-        for row in rows:
-            with suppress(StoreError):  # a read-only index: leave them for a reindex
-                self.forget_if_gone(Path(row.path))
+        """Forget rows whose files are gone from a folder that exists (`forget_if_gone`), if
+        the index can be written at once: locked by another process or read-only, they are
+        left for the next listing or a reindex."""
+        gone = [Path(row.path) for row in rows if Path(row.path).parent.is_dir()]
+        if gone:
+            with suppress(StoreError, sqlite3.Error):
+                self.index.remove_images_now(gone)
 
     @staticmethod
     def check_query(query: str | None) -> None:
@@ -262,13 +266,18 @@ class HistoryStore:
 
     def forget_if_gone(self, image: Path) -> bool:
         """Drop the row of `image` when its file no longer exists (deleted outside imagen-tui)
-        but its folder does; True when it was dropped. Blocking; StoreError when the index
-        cannot be written."""
+        but its folder does; True when it was dropped. Blocking, but never waits for another
+        process's write lock: False then, to try again later. StoreError when the index
+        cannot be written (read-only)."""
         image = Path(image)
         if image.exists() or not image.parent.is_dir() or self.index.get(image) is None:
             return False  # a missing folder is a drive not mounted, not a deletion
-        self.index.remove_image(image)
-        return True
+        try:
+            return self.index.remove_images_now([image])
+        except sqlite3.Error as exc:
+            raise StoreError(
+                f"cannot update the index {self.index.db_path}: {exc}", image
+            ) from None
 
     def change_cursor(self) -> int:
         """The `changed_since` cursor of "now": take it before listing, then ask what changed

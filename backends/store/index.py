@@ -186,6 +186,24 @@ class Index:
             conn.execute("DELETE FROM images WHERE path = ?", (path_key(path),))
 
     @schema.guarded
+    def remove_images_now(self, paths: list[Path]) -> bool:
+        """Forget `paths` in one transaction if the write lock is free at once; False, with
+        nothing forgotten, while another process holds it (a listing must never wait 30 s on
+        a writer to tidy up). Raises sqlite3.Error for other failures (a read-only index)."""
+        conn = self._db
+        conn.execute("PRAGMA busy_timeout=0")
+        try:
+            with self._tx() as tx:
+                tx.executemany("DELETE FROM images WHERE path = ?", [(path_key(p),) for p in paths])
+        except sqlite3.OperationalError as exc:
+            if not schema._is_busy(exc):
+                raise
+            return False
+        finally:
+            conn.execute(f"PRAGMA busy_timeout={schema.BUSY_TIMEOUT_MS}")
+        return True
+
+    @schema.guarded
     def move_image(self, old: Path, new: Path, *, trashed: bool) -> None:
         """Record that `old` now lives at `new` (trash/restore); indexes `new` if `old` wasn't."""
         new_key = path_key(new)

@@ -17,6 +17,8 @@ SCHEMA_VERSION = 3
 """2: the job log moved to its own file (store/joblog.py); `seq` orders changes.
 3: search covers model names, and a trigram index finds text inside unspaced CJK (store/query.py).
 """
+BUSY_TIMEOUT_MS = 30_000
+"""How long a write waits for another process's write lock before "database is locked"."""
 
 IMAGE_COLUMNS = (
     "path", "prompt", "negative", "backend", "model", "seed", "steps", "width", "height",
@@ -116,7 +118,7 @@ def connect(db_path: Path) -> sqlite3.Connection:
     """A connection in autocommit mode (we issue BEGIN IMMEDIATE ourselves), WAL, 30 s busy wait."""
     conn = sqlite3.connect(db_path, timeout=30, isolation_level=None, check_same_thread=False)
     try:
-        conn.execute("PRAGMA busy_timeout=30000")
+        conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         _enable_wal(conn)
         conn.execute("PRAGMA synchronous=NORMAL")
     except BaseException:

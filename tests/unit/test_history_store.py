@@ -161,3 +161,39 @@ def test_filling_a_page_past_many_missing_files_takes_few_queries(tmp_path: Path
     assert [r.prompt for r in page.rows] == ["image 0"] and page.next is not None
     assert len(calls) <= 7  # 1 + 2 + 4 + ... rows a query, not one query per missing image
     assert store.count() == 40  # the rows of the missing folders are kept
+
+
+def test_a_page_does_not_wait_for_another_writer_to_forget_deleted_files(
+    tmp_path: Path,
+) -> None:
+    import sqlite3
+
+    store = _images(tmp_path, 3)
+    Path(store.page(limit=1).rows[0].path).unlink()  # "image 2", deleted by hand
+    other = sqlite3.connect(tmp_path / "index.sqlite3", isolation_level=None)
+    other.execute("BEGIN EXCLUSIVE")  # another process writes (a reindex, an import)
+    try:
+        page = store.page()  # used to wait out the 30 s busy timeout, then crash
+        assert [r.prompt for r in page.rows] == ["image 1", "image 0"]
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert store.count() == 3  # not forgotten while locked: the next listing does it
+    assert [r.prompt for r in store.page().rows] == ["image 1", "image 0"]
+    assert store.count() == 2
+
+
+def test_forget_if_gone_does_not_wait_for_another_writer(tmp_path: Path) -> None:
+    import sqlite3
+
+    store = _images(tmp_path, 1)
+    image = Path(store.page().rows[0].path)
+    image.unlink()
+    other = sqlite3.connect(tmp_path / "index.sqlite3", isolation_level=None)
+    other.execute("BEGIN EXCLUSIVE")
+    try:
+        assert store.forget_if_gone(image) is False  # locked: later, not after 30 s
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert store.forget_if_gone(image) is True and store.count() == 0
