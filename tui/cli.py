@@ -30,6 +30,12 @@ SUBCOMMANDS = (
 )  # fmt: skip
 GLOBAL_VALUE_OPTIONS = ("--config",)
 """Global options that take a value; they may come before or after the subcommand."""
+VALUE_OPTIONS = frozenset({
+    "--once", "--backend", "--size", "--seed", "--steps", "--style", "--negative", "-n",
+    "--ref", "-o", "--output", *GLOBAL_VALUE_OPTIONS,
+})  # fmt: skip
+"""Options of the main parser that take a value (tests/cli check it against the parser): a
+value is never a subcommand (`--once history` makes an image of "history")."""
 
 
 def build_parser() -> Parser:
@@ -98,7 +104,7 @@ def subcommand_first(args: list[str]) -> list[str] | None:
             return [arg, *args[:i], *args[i + 1 :]]
         if not arg.startswith("-") or arg in ("-", "--"):
             return None
-        i += 2 if arg in GLOBAL_VALUE_OPTIONS else 1
+        i += 2 if arg in VALUE_OPTIONS else 1
     return None
 
 
