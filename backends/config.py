@@ -234,7 +234,7 @@ class Config:
 
     def as_toml_dict(self) -> dict[str, Any]:
         """TOML-ready data (unset values left out) that loads back into an equal Config."""
-        data = to_data(self, exclude_none=True)
+        data: dict[str, Any] = to_data(self, exclude_none=True)  # a dataclass gives a dict
         data["backends"] = {
             name: {"type": inst.type, **to_data(inst.options, exclude_none=True)}
             for name, inst in self.backends.items()

@@ -125,7 +125,7 @@ def allowed_keys(model: type, loc: Sequence[str | int]) -> list[str]:
     unknown."""
     current, parts = model, list(loc)
     while parts:
-        annotation = hints(current).get(str(parts.pop(0)))
+        annotation: object = hints(current).get(str(parts.pop(0)))
         section = section_type(annotation)
         if section is None:
             return []

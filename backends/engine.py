@@ -215,7 +215,9 @@ class Engine:
         if self.job_log is None or prepared.cost_usd is None:
             return None
         day = _start_of_today()
-        limits = [(self.config.limits.budget_usd_per_day, None, "[limits] budget_usd_per_day")]
+        limits: list[tuple[float | None, str | None, str]] = [
+            (self.config.limits.budget_usd_per_day, None, "[limits] budget_usd_per_day")
+        ]
         if prepared.options is not None:
             key = f"[backends.{prepared.backend}] budget_usd_per_day"
             limits.append((prepared.options.budget_usd_per_day, prepared.backend, key))

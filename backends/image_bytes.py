@@ -29,13 +29,13 @@ def verify_image(data: bytes, source: str) -> ImageHeader:
     problem = truncation(data)
     if problem is not None:
         raise ImagenError(ErrorCode.NO_IMAGE, f"{source} sent a {problem}")
-    from PIL import Image  # only a run that got bytes pays for Pillow
+    from PIL import Image, UnidentifiedImageError  # only a run that got bytes pays for Pillow
 
     try:
         with Image.open(io.BytesIO(data)) as im:
             im.load()
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
-        why = one_line(exc, 120) if not isinstance(exc, Image.UnidentifiedImageError) else ""
+        why = one_line(exc, 120) if not isinstance(exc, UnidentifiedImageError) else ""
         raise ImagenError(
             ErrorCode.NO_IMAGE, f"{source} sent a broken {header.mime_type} {why}".rstrip()
         ) from None

@@ -107,6 +107,8 @@ def _sixteen_bit_to_l(im: Image.Image) -> Image.Image:
 def _float_to_l(im: Image.Image) -> Image.Image:
     """32-bit int or float greyscale, stretched from its own range to 0..255."""
     lo, hi = im.getextrema()
+    if isinstance(lo, tuple) or isinstance(hi, tuple):  # several bands: only I and F come here
+        return im.convert("L")
     scale = 255 / (hi - lo) if hi != lo else 0
     return im.point(lambda v: (v - lo) * scale).convert("L")
 

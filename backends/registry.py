@@ -49,7 +49,9 @@ def options_type(name: str) -> type[BackendOptions]:
     """The Options model of a backend type, importing as little as possible; ConfigError like
     `backend_type` on a miss."""
     if name in BUILTIN_OPTIONS and name not in _loaded:
-        return _Builtin(BUILTIN_OPTIONS[name]).load()
+        # Our own `module:attr` table (a test keeps it true): the target is an Options class.
+        options: type[BackendOptions] = _Builtin(BUILTIN_OPTIONS[name]).load()
+        return options
     return backend_type(name).Options
 
 
@@ -76,7 +78,9 @@ def backend_type(name: str) -> type[Backend]:
     """Import and return one backend type; ConfigError names the installed ones on a miss."""
     if name in _loaded:
         return _loaded[name]
-    ep: Any = _Builtin(BUILTIN_TYPES[name]) if name in BUILTIN_TYPES else _entry_points().get(name)
+    ep: _Builtin | EntryPoint | None = (
+        _Builtin(BUILTIN_TYPES[name]) if name in BUILTIN_TYPES else _entry_points().get(name)
+    )
     if ep is None:
         raise ConfigError(
             f"unknown backend type {name!r}; installed types: {', '.join(type_names())}"
@@ -86,13 +90,20 @@ def backend_type(name: str) -> type[Backend]:
     try:
         cls = ep.load()
     except Exception as exc:  # a broken plugin must not take the run down
-        _broken[name] = f"{type(exc).__name__}: {exc}"
-        print(
-            f"imagen-tui: backend type {name!r} failed to load ({_broken[name]})", file=sys.stderr
-        )
-        raise ConfigError(f"backend type {name!r} failed to load: {_broken[name]}") from None
+        raise _broken_type(name, f"{type(exc).__name__}: {exc}") from None
+    from .base import Backend  # loaded already: every backend type subclasses it
+
+    if not (isinstance(cls, type) and issubclass(cls, Backend)):
+        raise _broken_type(name, f"{ep.value!r} is not a Backend subclass")
     _loaded[name] = cls
     return cls
+
+
+def _broken_type(name: str, reason: str) -> ConfigError:
+    """Remember why type `name` cannot load, say so once on stderr, and return the error."""
+    _broken[name] = reason
+    print(f"imagen-tui: backend type {name!r} failed to load ({reason})", file=sys.stderr)
+    return ConfigError(f"backend type {name!r} failed to load: {reason}")
 
 
 def loadable_types() -> dict[str, type[Backend] | str]:

@@ -26,7 +26,7 @@ class RetryPolicy:
 
     def delay(self, attempt: int, retry_after: float | None = None) -> float:
         """Seconds to wait after failed attempt number `attempt` (1-based)."""
-        backoff = min(self.cap_s, self.base_s * 2 ** (attempt - 1))
+        backoff = min(self.cap_s, self.base_s * 2.0 ** (attempt - 1))
         jittered = backoff / 2 + self.rng.uniform(0, backoff / 2)
         if retry_after is not None:
             return max(min(retry_after, MAX_RETRY_AFTER_S), jittered)

@@ -16,13 +16,17 @@ import dataclasses
 import enum
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import cache
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from pydantic import TypeAdapter
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 FORBID_EXTRA: dict[str, Any] = {"extra": "forbid", "allow_inf_nan": False}
 """A section's `__pydantic_config__`: unknown keys are errors, and so are inf and nan (TOML
@@ -50,13 +54,20 @@ def internal() -> Any:
     return dataclasses.field(default=None, metadata={INTERNAL: True})
 
 
-@cache
+def per_class(fn: Callable[[type], R]) -> Callable[[type], R]:
+    """`functools.cache` for a function of one class. Typed as a plain callable because mypy
+    wrongly finds some class objects unhashable for `cache`'s `Hashable` arguments
+    (https://github.com/python/mypy/issues/11470, open as of 2026-11-30)."""
+    return cache(fn)
+
+
+@per_class
 def fields_of(cls: type) -> dict[str, dataclasses.Field[Any]]:
     """The dataclass fields of `cls` by name, in declaration order."""
     return {f.name: f for f in dataclasses.fields(cls)}
 
 
-@cache
+@per_class
 def hints(cls: type) -> dict[str, Any]:
     """The resolved annotation of each field of `cls` (its module's `from __future__ import
     annotations` leaves them as strings)."""
@@ -85,7 +96,9 @@ def section_type(annotation: Any) -> type | None:
     """The dataclass an annotation holds directly or as `dict[str, X]` values; else None."""
     if typing.get_origin(annotation) is dict:
         annotation = typing.get_args(annotation)[1]
-    return annotation if dataclasses.is_dataclass(annotation) else None
+    if isinstance(annotation, type) and dataclasses.is_dataclass(annotation):
+        return annotation
+    return None
 
 
 _FIELDS_SET = "_fields_set"
@@ -187,7 +200,7 @@ def without_bools(cls: type, data: Any) -> Any:
     annotations = hints(cls)
     out = dict(data)
     for key, value in data.items():
-        annotation = annotations.get(key)
+        annotation: object = annotations.get(key)
         if isinstance(value, bool) and _numeric(annotation):
             out[key] = BOOL_FOR_NUMBER
         elif isinstance(value, Mapping) and (section := section_type(annotation)) is not None:
@@ -204,14 +217,14 @@ def validate(cls: type[T], data: Any) -> T:
     Raises pydantic's `ValidationError`, whose `errors()` give each problem's key path (a bool
     where a number goes is one of them).
     """
-    result = _adapter(cls).validate_python(without_bools(cls, data))
+    result: T = _adapter(cls).validate_python(without_bools(cls, data))  # the adapter of `cls`
     if isinstance(data, Mapping) and dataclasses.is_dataclass(result):
         setattr(result, _FIELDS_SET, frozenset(data) & fields_of(cls).keys())
     return result
 
 
-@cache
-def _adapter(cls: type) -> Any:
+@per_class
+def _adapter(cls: type) -> TypeAdapter[Any]:
     from pydantic import TypeAdapter  # only when there is something to validate
 
     return TypeAdapter(cls)

@@ -187,7 +187,8 @@ def parse_progress(body: Any) -> Progress:
     """Read a `/sdapi/v1/progress` answer; anything malformed reads as idle."""
     if not isinstance(body, dict):
         return Progress(0.0, False)
-    state = body.get("state") if isinstance(body.get("state"), dict) else {}
+    raw_state = body.get("state")
+    state: dict[str, Any] = raw_state if isinstance(raw_state, dict) else {}
     job_count = _int(state.get("job_count"))
     task = _text(body.get("current_task"))
     busy = job_count != 0 or task is not None

@@ -74,7 +74,7 @@ def read_codex_login(path: Path) -> CodexLogin:
         ) from None
     tokens = data.get("tokens") if isinstance(data, dict) else None
     token = tokens.get("access_token") if isinstance(tokens, dict) else None
-    if not isinstance(token, str) or not token:
+    if not isinstance(tokens, dict) or not isinstance(token, str) or not token:
         raise ImagenError(ErrorCode.AUTH_MISSING, f"no ChatGPT login in {where}; {LOGIN_HINT}")
     return CodexLogin(token, _account_id(tokens), path)
 

@@ -125,7 +125,8 @@ def history_entry(body: Any, prompt_id: str) -> Mapping[str, Any] | None:
 
 def history_images(entry: Mapping[str, Any], source: str) -> list[OutputImage]:
     """The images a finished run saved; raises the run's failure when it failed."""
-    status = entry.get("status") if isinstance(entry.get("status"), dict) else {}
+    raw_status = entry.get("status")
+    status: dict[str, Any] = raw_status if isinstance(raw_status, dict) else {}
     if status.get("status_str") == "error":
         for kind, data in reversed(status.get("messages") or []):
             if kind == "execution_error" and isinstance(data, dict):

@@ -151,7 +151,8 @@ def fill_workflow(workflow: Workflow, values: Mapping[str, Any]) -> dict[str, An
     missing = sorted(p for p in workflow.placeholders if p not in values)
     if missing:
         raise workflow.fail(f"no value for {{{{{missing[0]}}}}}")
-    return _fill(workflow.graph, values)
+    filled: dict[str, Any] = _fill(workflow.graph, values)  # a Mapping fills to a dict
+    return filled
 
 
 def _check_graph(graph: Any, source: str) -> None:

@@ -195,7 +195,8 @@ def apply_event(state: StreamState, name: str | None, payload: Any) -> Preview |
     kind = str(payload.get("type") or name or "")
     if kind == "error":
         raise error_for_payload(payload)
-    response = payload.get("response") if isinstance(payload.get("response"), dict) else {}
+    raw_response = payload.get("response")
+    response: dict[str, Any] = raw_response if isinstance(raw_response, dict) else {}
     if kind == "response.created":
         state.response_id = _str(response.get("id"))
         return Stage(0.02, "response created")
@@ -214,7 +215,8 @@ def apply_event(state: StreamState, name: str | None, payload: Any) -> Preview |
         raise _incomplete(response)
     if kind == "response.completed":
         state.completed = True
-        state.usage = response.get("usage") if isinstance(response.get("usage"), dict) else None
+        usage = response.get("usage")
+        state.usage = usage if isinstance(usage, dict) else None
         state.model = _str(response.get("model"))
         state.response_id = state.response_id or _str(response.get("id"))
     return None
@@ -301,8 +303,8 @@ class OpenAIResponsesBackend(Backend):
     def secrets(self) -> list[str]:
         """The API key, or the Codex login's access token (read-only, as sent)."""
         found = super().secrets()
-        opts = self.options
-        if getattr(opts, "auth", None) == "codex":
+        opts = self._opts()
+        if opts.auth == "codex":
             with contextlib.suppress(Exception):  # no login: nothing of it can have been sent
                 found.append(read_codex_login(auth_file(self._env, opts.codex_home)).access_token)
         return found

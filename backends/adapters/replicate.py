@@ -154,7 +154,7 @@ def aspect_ratio_for(request: GenerationRequest, opts: ReplicateOptions) -> str:
     for ratio in FLUX_SIZES:
         if wanted in (size_for(ratio, None), size_for(ratio, "0.25")):
             return ratio
-    return offered_ratio(request.width, request.height, FLUX_SIZES)
+    return offered_ratio(request.width, request.height, list(FLUX_SIZES))
 
 
 def megapixels_for(request: GenerationRequest, opts: ReplicateOptions) -> str | None:

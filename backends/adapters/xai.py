@@ -198,7 +198,9 @@ def encoded_body(
     """The JSON-encoded body and the shape fields it asks for (blocking: references are read
     and base64-encoded here; run it in a worker thread)."""
     body = build_body(request, _read_references(request.references), shape, opts)
-    asked = {k: body[k] for k in ("aspect_ratio", "resolution", "quality") if k in body}
+    asked: dict[str, Any] = {
+        k: body[k] for k in ("aspect_ratio", "resolution", "quality") if k in body
+    }
     return json.dumps(body).encode(), asked
 
 

@@ -196,7 +196,9 @@ def model_chain(graph: Graph, value: Any) -> tuple[str | None, list[Lora]]:
 
 def _first(graph: Graph, nodes: list[dict[str, Any] | None], *keys: str) -> Any:
     for node in nodes:
-        for key in keys if node else ():
+        if not node:
+            continue
+        for key in keys:
             if (found := literal(graph, node["inputs"].get(key))) is not None:
                 return found
     return None

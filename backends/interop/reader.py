@@ -10,6 +10,7 @@ width and height always come from the image header.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from imagen_tui.backends.imaging import ImageUnreadable
 
@@ -36,7 +37,8 @@ def _our_fields(texts: dict[str, str], problems: list[str]) -> Found:
     meta = jsonsafe.loads_object(texts.get(OUR_KEYWORD))
     if meta is None:
         return None
-    provider = meta.get("provider") if isinstance(meta.get("provider"), dict) else {}
+    raw_provider = meta.get("provider")
+    provider: dict[str, Any] = raw_provider if isinstance(raw_provider, dict) else {}
     fields = {key: meta.get(key) for key in ("prompt", "negative", "seed", "steps", "model")}
     fields |= {"sampler": provider.get("sampler"), "cfg": provider.get("cfg_scale")}
     fields["extra"] = extra_of(meta, _OUR_MAPPED)

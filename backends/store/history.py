@@ -13,21 +13,25 @@ from contextlib import suppress
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .. import logs
 from ..errors import StoreError
 from . import files, sidecar
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from ..config import Config, LibraryConfig, OutputConfig
     from ..models import GenerationRequest, ImageResult, Job
-    from .index import Index, PageCursor, Progress
-    from .index_bulk import ReindexResult
+    from .index import Index, PageCursor
+    from .index_bulk import Progress, ReindexResult
     from .index_rows import ImageRow
     from .library import Library
     from .thumbs import ThumbCache
     from .writing import SavedImage
+
+_T = TypeVar("_T")
 
 PAGE_FILL_MAX = 1000
 """The most rows one query reads while filling a page past images whose files are missing: a
@@ -224,7 +228,7 @@ class HistoryStore:
             rows = self.index.search(
                 query, limit=batch, after=after, favourites=favourites, trashed=trashed
             )
-            gone = []
+            gone: list[ImageRow] = []
             for row in rows:
                 (found if os.path.exists(row.path) else gone).append(row)
             if gone:
@@ -408,7 +412,7 @@ class HistoryStore:
         return root.path
 
 
-def _moving(move: Any, output_dir: Path, image: Path) -> Any:
+def _moving(move: Callable[[Path, Path], _T], output_dir: Path, image: Path) -> _T:
     try:
         return move(output_dir, image)
     except (ValueError, FileExistsError, FileNotFoundError, IsADirectoryError) as exc:

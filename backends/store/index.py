@@ -172,12 +172,13 @@ class Index:
     def add_image(self, path: Path, meta: dict[str, Any], *, trashed: bool = False) -> int:
         """Insert or update the row for `path` from its sidecar dict; returns the row id."""
         key = path_key(path)
-        sidecar = os.path.splitext(key)[0] + ".json"
-        sidecar = sidecar if os.path.exists(sidecar) else None
+        json_path = os.path.splitext(key)[0] + ".json"
+        sidecar = json_path if os.path.exists(json_path) else None
         values = row_values(key, meta, json.dumps(meta, default=str), sidecar, trashed)
         with self._tx() as conn:
             conn.execute(_UPSERT, values)
-            return conn.execute("SELECT id FROM images WHERE path = ?", (key,)).fetchone()[0]
+            row_id: int = conn.execute("SELECT id FROM images WHERE path = ?", (key,)).fetchone()[0]
+            return row_id
 
     @schema.guarded
     def remove_image(self, path: Path) -> None:
@@ -207,8 +208,8 @@ class Index:
     def move_image(self, old: Path, new: Path, *, trashed: bool) -> None:
         """Record that `old` now lives at `new` (trash/restore); indexes `new` if `old` wasn't."""
         new_key = path_key(new)
-        sidecar = os.path.splitext(new_key)[0] + ".json"
-        sidecar = sidecar if os.path.exists(sidecar) else None
+        json_path = os.path.splitext(new_key)[0] + ".json"
+        sidecar = json_path if os.path.exists(json_path) else None
         with self._tx() as conn:
             conn.execute("DELETE FROM images WHERE path = ?", (new_key,))
             moved = conn.execute(
@@ -230,8 +231,11 @@ class Index:
                 (int(value), "true" if value else "false", path_key(path)),
             )
 
-    def _where(self, query: str | None, favourites: bool, trashed: bool) -> tuple[str, list]:
-        clauses, params = ["trashed = ?"], [int(trashed)]
+    def _where(
+        self, query: str | None, favourites: bool, trashed: bool
+    ) -> tuple[str, list[object]]:
+        clauses: list[str] = ["trashed = ?"]
+        params: list[object] = [int(trashed)]
         if favourites:
             clauses.append("favourite = 1")
         if not query:  # a plain listing imports no search code
@@ -315,7 +319,9 @@ class Index:
         """How many images `search()` would find with the same filters and no limit; raises
         StoreError like `search()`."""
         where, params = self._where(query, favourites, trashed)
-        return self._db.execute(f"SELECT count(*) FROM images WHERE {where}", params).fetchone()[0]
+        sql = f"SELECT count(*) FROM images WHERE {where}"
+        found: int = self._db.execute(sql, params).fetchone()[0]
+        return found
 
     @schema.guarded
     def get(self, path: Path) -> ImageRow | None:

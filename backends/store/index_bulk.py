@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
+from typing import Any
 
 from .index_rows import load_metadata, row_values
 
@@ -65,7 +66,7 @@ def _cgroup_quota() -> int | None:
 
 def read_rows(
     items: Sequence[FileItem], *, workers: int | None = None, progress: Progress | None = None
-) -> tuple[list[tuple], int]:
+) -> tuple[list[tuple[Any, ...]], int]:
     """(`images` rows in `items` order, sidecars skipped as unreadable) for every file.
 
     `workers` is how many processes read (None = every usable core; 1 = this process only).
@@ -81,7 +82,7 @@ def read_rows(
     return _collect(map(read_chunk, chunks), len(items), progress)
 
 
-def read_chunk(items: Sequence[FileItem]) -> tuple[list[tuple], int]:
+def read_chunk(items: Sequence[FileItem]) -> tuple[list[tuple[Any, ...]], int]:
     """Rows and skipped-sidecar count for a few files (what one worker task does)."""
     rows, skipped = [], 0
     for image, sidecar, trashed in items:
@@ -92,9 +93,9 @@ def read_chunk(items: Sequence[FileItem]) -> tuple[list[tuple], int]:
 
 
 def _collect(
-    results: Iterator[tuple[list[tuple], int]], total: int, progress: Progress | None
-) -> tuple[list[tuple], int]:
-    rows: list[tuple] = []
+    results: Iterator[tuple[list[tuple[Any, ...]], int]], total: int, progress: Progress | None
+) -> tuple[list[tuple[Any, ...]], int]:
+    rows: list[tuple[Any, ...]] = []
     skipped = 0
     for chunk_rows, chunk_skipped in results:
         rows += chunk_rows
@@ -106,7 +107,7 @@ def _collect(
 
 def _in_workers(
     chunks: list[Sequence[FileItem]], workers: int
-) -> Iterator[tuple[list[tuple], int]]:
+) -> Iterator[tuple[list[tuple[Any, ...]], int]]:
     """Results of `read_chunk` over `chunks`, in order, from a pool of `workers` processes."""
     pool = ProcessPoolExecutor(max_workers=min(workers, len(chunks)), mp_context=_context())
     try:

@@ -43,7 +43,7 @@ class ImageRow:
     metadata: dict[str, Any] = field(default_factory=dict)
 
 
-def image_row(row: tuple, metadata: dict[str, Any] | None = None) -> ImageRow:
+def image_row(row: tuple[Any, ...], metadata: dict[str, Any] | None = None) -> ImageRow:
     (id_, path, prompt, negative, backend, model, seed, steps, width, height, created_at,
      cost_usd, favourite, trashed, sidecar) = row  # fmt: skip
     return ImageRow(
@@ -146,7 +146,7 @@ def load_metadata(image: str, sidecar: str | None) -> tuple[dict[str, Any], str,
 
 def row_values(
     path: str, meta: Mapping[str, Any], meta_json: str, sidecar: str | None, trashed: bool
-) -> tuple:
+) -> tuple[Any, ...]:
     """The `images` row for one file, in `IMAGE_COLUMNS` order; wrong-typed fields become NULL."""
     created = _epoch(meta.get("created_at"))
     if created is None:

@@ -259,8 +259,7 @@ def recovery_lock(db_path: Path) -> Iterator[None]:
 def guarded(method: Callable[Concatenate[S, P], R]) -> Callable[Concatenate[S, P], R]:
     """Serialise calls from threads; on `needs_recovery` errors, `_recover()` and retry once."""
 
-    @functools.wraps(method)
-    def wrapper(self: S, *args: P.args, **kwargs: P.kwargs) -> R:
+    def wrapper(self: S, /, *args: P.args, **kwargs: P.kwargs) -> R:
         with self._lock:
             try:
                 return method(self, *args, **kwargs)
@@ -270,4 +269,6 @@ def guarded(method: Callable[Concatenate[S, P], R]) -> Callable[Concatenate[S, P
                 self._recover()
             return method(self, *args, **kwargs)
 
+    # Not `@functools.wraps`: typeshed's `_Wrapped` loses the `Concatenate` signature for mypy.
+    functools.update_wrapper(wrapper, method)
     return wrapper

@@ -11,6 +11,7 @@ All methods block (SQLite); the engine calls them from a worker thread, never on
 
 from __future__ import annotations
 
+import builtins  # `JobLog.list` shadows the builtin inside the class
 import json
 import sqlite3
 import threading
@@ -68,7 +69,7 @@ def job_from_json(text: str) -> Job:
     return Job(request=request, **fields)
 
 
-def _unreadable(row: tuple, reason: str) -> Job:
+def _unreadable(row: tuple[Any, ...], reason: str) -> Job:
     """A stored job that no longer parses is shown as failed, never dropped."""
     job_id, _seq, state, backend, created, updated, pid, remote_id, cancel, _data = row
     return Job(
@@ -85,7 +86,7 @@ def _unreadable(row: tuple, reason: str) -> Job:
     )
 
 
-def _row_job(row: tuple) -> Job:
+def _row_job(row: tuple[Any, ...]) -> Job:
     try:
         job = job_from_json(row[-1])
     except (ValueError, TypeError, KeyError, AttributeError) as exc:
@@ -173,12 +174,14 @@ class JobLog:
         sql = f"SELECT {_COLUMNS} FROM jobs {where} ORDER BY created_at DESC, seq DESC LIMIT ?"
         return [_row_job(row) for row in self._read(sql, (*params, limit))]
 
-    def unfinished(self) -> list[Job]:
+    def unfinished(self) -> builtins.list[Job]:
         """Queued or running jobs of every process, oldest first (resume order)."""
         sql = f"SELECT {_COLUMNS} FROM jobs WHERE state IN ({_marks(UNFINISHED)}) ORDER BY seq"
         return [_row_job(row) for row in self._read(sql, UNFINISHED)]
 
-    def changed_since(self, cursor: int | float = 0, limit: int = 1000) -> tuple[list[Job], int]:
+    def changed_since(
+        self, cursor: int | float = 0, limit: int = 1000
+    ) -> tuple[builtins.list[Job], int]:
         """Jobs written after `cursor` (0 = from the start), oldest change first, and the cursor
         to pass next time. At most `limit` jobs; call again with the new cursor for more."""
         sql = f"SELECT {_COLUMNS} FROM jobs WHERE seq > ? ORDER BY seq LIMIT ?"
@@ -215,7 +218,7 @@ class JobLog:
         assert self._conn is not None
         return self._conn
 
-    def _read(self, sql: str, params: Sequence[Any]) -> list[tuple]:
+    def _read(self, sql: str, params: Sequence[Any]) -> builtins.list[tuple[Any, ...]]:
         with self._lock:
             try:
                 return self._db().execute(sql, params).fetchall()
@@ -270,7 +273,8 @@ def _connect(path: Path) -> sqlite3.Connection:
 
 
 def _next_seq(conn: sqlite3.Connection) -> int:
-    return conn.execute("SELECT coalesce(max(seq), 0) + 1 FROM jobs").fetchone()[0]
+    seq: int = conn.execute("SELECT coalesce(max(seq), 0) + 1 FROM jobs").fetchone()[0]
+    return seq
 
 
 def _marks(values: Sequence[Any]) -> str:

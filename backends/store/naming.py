@@ -14,7 +14,6 @@ from datetime import datetime
 from pathlib import PurePosixPath
 
 TEMPLATE_FIELDS: tuple[str, ...] = ("date", "time", "slug", "seed", "backend", "n", "ext")
-DEFAULT_NAMING = "{date}/{time}-{slug}-{seed}.{ext}"
 
 MAX_COMPONENT_BYTES = 120
 

@@ -63,7 +63,7 @@ def _is_ours(ctype: bytes, data: bytes | None) -> bool:
     return data.split(b"\0", 1)[0].decode("latin-1") in (OUR_KEYWORD, A1111_KEYWORD)
 
 
-def embed(png: bytes, metadata: dict, parameters: str) -> bytes:
+def embed(png: bytes, metadata: dict[str, Any], parameters: str) -> bytes:
     """`png` with our JSON (iTXt `imagen-tui`) and A1111 `parameters` inserted after IHDR.
 
     Earlier chunks with those two keywords are dropped, so embedding twice does not duplicate.
@@ -95,9 +95,10 @@ def read_text_chunks(path_or_bytes: Path | str | bytes) -> dict[str, str]:
     return read_png_text(path_or_bytes).texts
 
 
-def a1111_parameters(meta: dict) -> str:
+def a1111_parameters(meta: dict[str, Any]) -> str:
     """Automatic1111's `parameters` infotext for a sidecar-shaped dict."""
-    provider = meta.get("provider") if isinstance(meta.get("provider"), dict) else {}
+    raw_provider = meta.get("provider")
+    provider: dict[str, Any] = raw_provider if isinstance(raw_provider, dict) else {}
     width, height = meta.get("width"), meta.get("height")
     settings = {
         "Steps": meta.get("steps"),
@@ -145,7 +146,8 @@ def _ours(path: Path, recipe: Recipe) -> dict[str, Any] | None:
     meta = loads_object(read_text_chunks(path).get(OUR_KEYWORD))
     if meta is None:
         return None
-    meta = sanitize(meta)
+    safe: dict[str, Any] = sanitize(meta)  # a dict in, a dict out
+    meta = safe
     for key, value in meta.items():  # terminal-safe, like every imported text
         if key in ("prompt", "negative"):
             meta[key] = getattr(recipe, key)
@@ -156,7 +158,7 @@ def _ours(path: Path, recipe: Recipe) -> dict[str, Any] | None:
     return meta
 
 
-def import_metadata(path: Path) -> dict | None:
+def import_metadata(path: Path) -> dict[str, Any] | None:
     """Sidecar-shaped metadata for an image without a sidecar, or None if it is not an image
     we can read at all. Never raises.
 

@@ -90,7 +90,7 @@ def parse_query(text: str | None) -> Query | None:
     if not text.strip():
         return None
     terms: list[Term] = []
-    filters: dict[str, list] = {name: [] for name in FILTER_FIELDS}
+    filters: dict[str, list[str | int]] = {name: [] for name in FILTER_FIELDS}
     ignored: list[str] = []
     tokens = _tokens(text)
     for name, value, quoted in tokens:
@@ -108,7 +108,10 @@ def parse_query(text: str | None) -> Query | None:
     if not terms and not any(filters.values()):
         raise StoreError(f"nothing to search for in {text.strip()!r}: {SEARCH_HINT}")
     return Query(
-        tuple(terms), tuple(filters["model"]), tuple(filters["backend"]), tuple(filters["seed"]),
+        tuple(terms),
+        tuple(str(v) for v in filters["model"]),
+        tuple(str(v) for v in filters["backend"]),
+        tuple(int(v) for v in filters["seed"]),
         tuple(ignored),
     )  # fmt: skip
 

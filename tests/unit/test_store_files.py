@@ -18,6 +18,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.configuration import set_hypothesis_home_dir
 
+from imagen_tui.backends.config import OutputConfig
 from imagen_tui.backends.store import files
 from imagen_tui.backends.store.files import (
     check_writable,
@@ -27,7 +28,6 @@ from imagen_tui.backends.store.files import (
     write_new_file,
 )
 from imagen_tui.backends.store.naming import (
-    DEFAULT_NAMING,
     TEMPLATE_FIELDS,
     NameFields,
     render_name,
@@ -112,7 +112,7 @@ def test_slugify_properties(text: str, max_len: int) -> None:
 
 
 def test_default_template_is_valid_and_fields_listed() -> None:
-    assert validate_template(DEFAULT_NAMING) == []
+    assert validate_template(OutputConfig().naming) == []
     assert set(TEMPLATE_FIELDS) == {"date", "time", "slug", "seed", "backend", "n", "ext"}
 
 
@@ -152,7 +152,7 @@ def test_validate_template_accepts(template: str) -> None:
 
 
 def test_render_default() -> None:
-    assert render_name(DEFAULT_NAMING, fields()) == PurePosixPath(
+    assert render_name(OutputConfig().naming, fields()) == PurePosixPath(
         "2024-05-06/070809-a-red-fox-42.png"
     )
 
