@@ -7,8 +7,8 @@ with its size unchecked; a retired one is warned about, never refused (gateways 
 
     model_family(name) -> ModelFamily | None      longest known prefix, snapshots included
     normalize_size(family, width, height) -> (w, h)   the size the model makes, or ImagenError
-    option_problem(family, quality=, input_fidelity=, background=, output_format=, editing=)
-                                                   one line when the model refuses a value
+    refused_option(family, quality=, input_fidelity=, background=, output_format=, editing=)
+                                                   (option, one line) when the model refuses a value
 """
 
 from __future__ import annotations
@@ -157,31 +157,6 @@ def _to_step(side: int) -> int:
     return max(FREE_SIZE_STEP, (side + FREE_SIZE_STEP // 2) // FREE_SIZE_STEP * FREE_SIZE_STEP)
 
 
-def option_problem(
-    family: ModelFamily | None,
-    *,
-    quality: str,
-    input_fidelity: str | None,
-    background: str,
-    output_format: str,
-    editing: bool,
-) -> str | None:
-    """One line naming an option value the model refuses (and what it accepts), else None.
-
-    Unknown models accept everything (the provider will judge). `editing` is True when the
-    request carries reference images (`input_fidelity` only applies to edits).
-    """
-    found = refused_option(
-        family,
-        quality=quality,
-        input_fidelity=input_fidelity,
-        background=background,
-        output_format=output_format,
-        editing=editing,
-    )
-    return found[1] if found else None
-
-
 def refused_option(
     family: ModelFamily | None,
     *,
@@ -191,7 +166,12 @@ def refused_option(
     output_format: str,
     editing: bool,
 ) -> tuple[str, str] | None:
-    """`option_problem` as (the option to change, the line), so a config error names its key."""
+    """(the option to change, one line naming the value the model refuses and what it
+    accepts), else None; the option lets a config error name its key.
+
+    Unknown models accept everything (the provider will judge). `editing` is True when the
+    request carries reference images (`input_fidelity` only applies to edits).
+    """
     if input_fidelity is not None and not editing:
         return (
             "input_fidelity",

@@ -19,7 +19,6 @@ from .openai_models import (
     ModelFamily,
     model_family,
     normalize_size,
-    option_problem,
     refused_option,
 )
 
@@ -88,7 +87,7 @@ def normalize_request(
     """
     family = model_family(fields.checked_model())
     editing = bool(request.references)
-    problem = option_problem(
+    refused = refused_option(
         family,
         quality=fields.quality,
         input_fidelity=fields.input_fidelity,
@@ -96,6 +95,7 @@ def normalize_request(
         output_format=fields.output_format,
         editing=editing,
     )
+    problem = refused[1] if refused else None
     if problem is None and fields.mask and not editing:
         problem = "a mask applies to edits: add a reference image (--ref) or unset mask"
     if problem:

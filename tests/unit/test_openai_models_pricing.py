@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from imagen_tui.backends.adapters.openai_images import model_warnings
-from imagen_tui.backends.adapters.openai_models import model_family, normalize_size, option_problem
+from imagen_tui.backends.adapters.openai_models import model_family, normalize_size, refused_option
 from imagen_tui.backends.adapters.openai_pricing import cost_from_usage, estimate_image_cost
 from imagen_tui.backends.errors import ErrorCode, ImagenError
 
@@ -83,7 +83,7 @@ def test_normalize_size_refuses_naming_what_is_allowed(
         ("unknown", {"quality": "max"}, None),
     ],
 )
-def test_option_problem_names_the_refused_value(
+def test_refused_option_names_the_refused_value(
     model: str, changes: dict, says: str | None
 ) -> None:
     values = {
@@ -94,7 +94,8 @@ def test_option_problem_names_the_refused_value(
         "editing": True,
         **changes,
     }
-    problem = option_problem(model_family(model), **values)
+    refused = refused_option(model_family(model), **values)
+    problem = refused[1] if refused else None
     if says is None:
         assert problem is None
     else:
