@@ -81,6 +81,19 @@ def test_metadata_panel_lays_out_each_shown_image_once(monkeypatch: Any) -> None
     asyncio.run(main())
 
 
+def count_redraws(widget: Any) -> list[int]:
+    """The rows `widget` draws from now on (its `render_line` calls, in order)."""
+    drawn: list[int] = []
+    render_line = widget.render_line
+
+    def counting(y: int) -> Any:
+        drawn.append(y)
+        return render_line(y)
+
+    widget.render_line = counting
+    return drawn
+
+
 def test_metadata_panel_redraws_only_the_lines_that_changed() -> None:
     fox = {"prompt": "a red fox", "backend": "mock", "seed": 7, "steps": 8, "path": "/x/a.png"}
     twin = dict(fox, seed=8)  # another image with the same settings but its seed
@@ -91,14 +104,7 @@ def test_metadata_panel_redraws_only_the_lines_that_changed() -> None:
             panel = app.query_one(MetadataPanel)
             panel.show(fox)
             await pilot.pause()
-            drawn: list[int] = []
-            render_line = panel.render_line
-
-            def counting(y: int) -> Any:
-                drawn.append(y)
-                return render_line(y)
-
-            panel.render_line = counting  # type: ignore[method-assign]
+            drawn = count_redraws(panel)
             panel.show(twin)
             await pilot.pause()
             seed_line = str(panel.content).splitlines().index("seed: 8")
@@ -138,14 +144,8 @@ def test_a_new_picture_redraws_only_rows_that_differ() -> None:
             preview = app.query_one(CellPreview)
             preview.show(red)
             await pilot.pause()
-            drawn: list[int] = []
             render_line = preview.render_line
-
-            def counting(y: int) -> Any:
-                drawn.append(y)
-                return render_line(y)
-
-            preview.render_line = counting  # type: ignore[method-assign]
+            drawn = count_redraws(preview)
             preview.show(blue)
             await pilot.pause()
             picture_rows = [y for y in range(6) if "▀" in render_line(y).text]
