@@ -270,12 +270,15 @@ class HistoryStore:
 
     def forget_if_gone(self, image: Path) -> bool:
         """Drop the row of `image` when its file no longer exists (deleted outside imagen-tui)
-        but its folder does; True when it was dropped. Blocking, but never waits for another
+        but its folder does; True when the image has left the history, now or already (another
+        process's listing may have forgotten it first). Blocking, but never waits for another
         process's write lock: False then, to try again later. StoreError when the index
         cannot be written (read-only)."""
         image = Path(image)
-        if image.exists() or not image.parent.is_dir() or self.index.get(image) is None:
+        if image.exists() or not image.parent.is_dir():
             return False  # a missing folder is a drive not mounted, not a deletion
+        if self.index.get(image) is None:
+            return True
         try:
             return self.index.remove_images_now([image])
         except sqlite3.Error as exc:

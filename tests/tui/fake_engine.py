@@ -178,9 +178,11 @@ class FakeHistory:
         return Path(row.path)
 
     def forget_if_gone(self, image: Path) -> bool:
-        row = next((r for r in self.rows if r.path == str(image)), None)
-        if row is None or Path(image).exists():
+        if Path(image).exists():
             return False
+        row = next((r for r in self.rows if r.path == str(image)), None)
+        if row is None:  # forgotten already, like HistoryStore.forget_if_gone
+            return True
         self.rows.remove(row)
         self.version += 1
         return True

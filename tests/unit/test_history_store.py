@@ -112,7 +112,8 @@ def test_forget_if_gone_drops_only_rows_whose_file_is_gone(tmp_path: Path) -> No
     assert store.forget_if_gone(image) is False and store.get(image) is not None
     image.unlink()
     assert store.forget_if_gone(image) is True and store.get(image) is None
-    assert store.forget_if_gone(image) is False  # already forgotten
+    # forgotten before (by another process's listing): still gone, so a view drops its row
+    assert store.forget_if_gone(image) is True
 
 
 def _images(tmp_path: Path, count: int, naming: str = "{slug}-{seed}.{ext}") -> HistoryStore:
@@ -197,3 +198,16 @@ def test_forget_if_gone_does_not_wait_for_another_writer(tmp_path: Path) -> None
         other.execute("ROLLBACK")
         other.close()
     assert store.forget_if_gone(image) is True and store.count() == 0
+
+
+def test_an_image_another_listing_forgot_first_is_gone_for_the_workbench_too(
+    tmp_path: Path,
+) -> None:
+    store = _images(tmp_path, 2)
+    newest = Path(store.page().rows[0].path)
+    newest.unlink()
+    other = HistoryStore(
+        tmp_path / "out", "{slug}-{seed}.{ext}", index_path=tmp_path / "index.sqlite3"
+    )
+    assert len(other.page().rows) == 1  # `imagen-tui history` in another pane forgets it
+    assert store.forget_if_gone(newest) is True  # the open workbench must drop its row too
