@@ -197,3 +197,25 @@ def test_forget_if_gone_does_not_wait_for_another_writer(tmp_path: Path) -> None
         other.execute("ROLLBACK")
         other.close()
     assert store.forget_if_gone(image) is True and store.count() == 0
+
+
+def test_a_read_only_index_is_a_store_error_naming_it_for_every_change(tmp_path: Path) -> None:
+    import sqlite3
+
+    import pytest
+
+    from imagen_tui.backends.errors import StoreError
+
+    store, path = saved(tmp_path)
+    conn = store.index._conn
+    assert conn is not None
+    conn.execute("PRAGMA query_only = ON")  # writes fail as on a read-only file: SQLITE_READONLY
+    changes = [
+        lambda: store.set_favourite(path, True),
+        lambda: store.trash(path),
+        lambda: store.reindex(workers=1),
+    ]
+    for change in changes:
+        with pytest.raises(StoreError, match="index .*index.sqlite3 is read-only") as caught:
+            change()
+        assert not isinstance(caught.value, sqlite3.Error)
