@@ -133,3 +133,17 @@ def test_history_stops_listing_an_image_deleted_outside_imagen_tui() -> None:
     res = cli("history", "--json")
     assert res.returncode == 0, res.stderr
     assert [json.loads(x)["path"] for x in res.stdout.splitlines()] == [str(kept)]
+
+
+def test_a_library_add_whose_indexing_fails_leaves_the_library_as_it_was(
+    tmp_path: Path,
+) -> None:
+    folder = tmp_path / "comfy"
+    folder.mkdir()
+    (Path(os.environ["XDG_STATE_HOME"]) / "imagen-tui" / "index.sqlite3").mkdir(parents=True)
+    done = cli("library", "add", str(folder))
+    assert done.returncode == 1
+    assert "cannot open the index" in one_line(done.stderr)
+    listed = cli("library", "list", "--json")
+    assert listed.returncode == 0
+    assert str(folder) not in [json.loads(line)["path"] for line in listed.stdout.splitlines()]
