@@ -558,12 +558,13 @@ class Engine:
 
 @contextmanager
 def _signals_held() -> Iterator[None]:
-    """Hold SIGINT and SIGTERM (delivered on exit) while a file lands, where POSIX allows."""
+    """Hold SIGINT, SIGTERM and SIGHUP (delivered on exit) while a file lands, where POSIX
+    allows."""
     mask = getattr(signal, "pthread_sigmask", None)
     if mask is None:
         yield
         return
-    old = mask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    old = mask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM, signal.SIGHUP})
     try:
         yield
     finally:

@@ -326,12 +326,15 @@ def _generates(args: list[str]) -> bool:
 
 
 def _terminate_as_interrupt() -> None:
-    """SIGTERM (`kill`, a script's timeout) interrupts like Ctrl-C from the start: exit 130
+    """SIGTERM (`kill`, a script's timeout) and SIGHUP (its tmux pane or terminal closed)
+    interrupt like Ctrl-C from the start: exit 130
     with one line, as once the job runs. Left at the default, a SIGTERM while the config
     loads or the request is checked killed the process with no word (status -15)."""
     import signal
 
     signal.signal(signal.SIGTERM, signal.default_int_handler)
+    if hasattr(signal, "SIGHUP"):  # the pane or terminal closed: cancel, as for SIGTERM
+        signal.signal(signal.SIGHUP, signal.default_int_handler)
 
 
 def _short_lived(args: list[str]) -> bool:

@@ -187,9 +187,10 @@ def run_request(engine: Engine, request: GenerationRequest, opts: argparse.Names
 def _generate_inline(
     engine: Engine, prepared: Prepared, progress: ProgressLine | None
 ) -> tuple[list[Job], bool]:
-    """One quick local image in this thread (`Engine.run_inline`): Ctrl-C and SIGTERM cancel
-    it, as on the loop."""
+    """One quick local image in this thread (`Engine.run_inline`): Ctrl-C, SIGTERM and SIGHUP
+    cancel it, as on the loop."""
     previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
+    previous_hup = signal.signal(signal.SIGHUP, signal.default_int_handler)
     if progress:
         engine.subscribe(progress.on_event)
     interrupted = False
@@ -199,6 +200,7 @@ def _generate_inline(
         interrupted = True
     finally:
         signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGHUP, previous_hup)
         if progress:
             progress.clear()
         engine.history.close()
@@ -220,6 +222,7 @@ async def _generate(
 
     loop.add_signal_handler(signal.SIGINT, interrupt)
     loop.add_signal_handler(signal.SIGTERM, interrupt)
+    loop.add_signal_handler(signal.SIGHUP, interrupt)  # its pane or terminal closed
     if progress:
         engine.subscribe(progress.on_event)
     try:

@@ -8,6 +8,7 @@ import shutil
 import sys
 import time
 from collections.abc import Callable
+from contextlib import suppress
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -122,8 +123,7 @@ def cmd_library(opts: argparse.Namespace) -> int:
         )
     folder = Path(opts.dir).expanduser()
     if opts.action == "add":
-        root = store.library.add(folder, foreign=True)
-        result = reindex_with_progress(store)
+        root, result = _add_and_index(store, folder)
         print(f"added {root.path}; the library now holds {result.indexed} images", file=sys.stderr)
     elif not store.library.remove(folder):
         raise UsageError(f"{opts.dir} is not in the library (see {PROG} library list)")
@@ -209,6 +209,21 @@ class ReindexProgress:
             self.stream.write("\r\x1b[K")
             self.stream.flush()
             self.drawn = False
+
+
+def _add_and_index(store: HistoryStore, folder: Path) -> tuple[Any, Any]:
+    """Add `folder` to the library and reindex; returns (its Root, the ReindexResult). When the
+    reindex fails or is interrupted, a folder this call added is forgotten again, so a failed
+    `library add` leaves the library as it was (else every later rebuild would scan it)."""
+    known = {root.path for root in store.library.roots()}
+    root = store.library.add(folder, foreign=True)
+    try:
+        return root, reindex_with_progress(store)
+    except BaseException:
+        if root.path not in known:
+            with suppress(StoreError):
+                store.library.remove(root.path)
+        raise
 
 
 def reindex_with_progress(store: HistoryStore) -> Any:

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from imagen_tui.backends import StoreError, one_line
+from imagen_tui.backends import StoreError, one_line, visible
 
 from .exit import EXIT_FAILED, EXIT_OK, EXIT_USAGE, PROG, Parser, UsageError, fail
 
@@ -135,13 +135,14 @@ def cmd_config(opts: argparse.Namespace) -> int:
         sys.stdout.write(sample_config())
         return EXIT_OK
     path = Path(opts.path) if opts.path else resolve_config_path(opts.config)
-    if opts.action == "path":
-        print(path)
+    if opts.action == "path":  # exact for `$(imagen-tui config path)`; a terminal sees it safely
+        print(visible(str(path)) if _is_terminal(sys.stdout) else path)
         return EXIT_OK
     if not path.exists():
         explicit = opts.path or opts.config or os.environ.get("IMAGEN_TUI_CONFIG")
         if not explicit:  # no file at the default place is a valid set-up: the defaults
-            print(f"{path}: no config file; built-in defaults in use ({PROG} config init)")
+            shown = visible(str(path))
+            print(f"{shown}: no config file; built-in defaults in use ({PROG} config init)")
             return EXIT_OK
         fail(f"config error: {path} does not exist (create it: {PROG} config init > {path})")
         return EXIT_USAGE
@@ -334,3 +335,10 @@ _COMMANDS: dict[str, tuple[Callable[[Any], None], Callable[[argparse.Namespace],
     "cancel": (_add_cancel, cmd_cancel),
 }
 """Each subcommand of this module: (adds its parser to the subparsers, runs it)."""
+
+
+def _is_terminal(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):  # replaced or closed stdout
+        return False

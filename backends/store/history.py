@@ -9,7 +9,8 @@ from __future__ import annotations
 import errno
 import os
 import sqlite3
-from contextlib import suppress
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -347,7 +348,8 @@ class HistoryStore:
 
         Metadata is read on `workers` processes (None = all usable cores); `progress(read,
         total)` is called as files are read (see `Index.reindex`)."""
-        self.index.reindex(workers=workers, progress=progress)
+        with self._updating_index():
+            self.index.reindex(workers=workers, progress=progress)
         from .index_bulk import ReindexResult
 
         return self.index.last_reindex or ReindexResult(0, 0)
@@ -367,7 +369,8 @@ class HistoryStore:
                 files.write_json_atomic(files.sidecar_path(image), meta)
             except OSError as exc:
                 raise StoreError(files.write_problem(exc, image), image) from None
-        self.index.set_favourite(image, value)
+        with self._updating_index():
+            self.index.set_favourite(image, value)
 
     def trash(self, image: Path) -> Path:
         """Move `image` (and its sidecar) into its root's `.trash`; StoreError for an image of
@@ -375,7 +378,8 @@ class HistoryStore:
         from . import trash
 
         moved = _moving(trash.trash, self._own_root(image), image)
-        self.index.move_image(image, moved, trashed=True)
+        with self._updating_index():
+            self.index.move_image(image, moved, trashed=True)
         return moved
 
     def restore(self, trashed_image: Path) -> Path:
@@ -387,7 +391,8 @@ class HistoryStore:
         root = self._own_root(trashed_image)
         trashed = _moving(trash.locate, root, trashed_image)
         back = _moving(trash.restore, root, trashed)
-        self.index.move_image(trashed, back, trashed=False)
+        with self._updating_index():
+            self.index.move_image(trashed, back, trashed=False)
         return back
 
     def purge(self, trashed_image: Path) -> None:
@@ -395,7 +400,18 @@ class HistoryStore:
         from . import trash
 
         _moving(trash.purge, self._own_root(trashed_image), trashed_image)
-        self.index.remove_image(trashed_image)
+        with self._updating_index():
+            self.index.remove_image(trashed_image)
+
+    @contextmanager
+    def _updating_index(self) -> Iterator[None]:
+        """Turn an index write that fails (read-only, locked past the busy timeout, disk full)
+        into a StoreError naming the index; the files already changed are the truth, and the
+        next listing or `history --reindex` catches the index up."""
+        try:
+            yield
+        except sqlite3.Error as exc:
+            raise StoreError(_index_problem(exc, self._index_path), self._index_path) from None
 
     def _own_root(self, image: Path) -> Path:
         from .index_rows import IMAGE_EXTS
@@ -429,6 +445,11 @@ def _index_problem(exc: BaseException, path: Path | None) -> str:
     text = str(exc).lower()
     if "locked" in text or "busy" in text:
         return f"the index {where} is locked by another process; try again in a moment"
+    if "readonly" in text or "read-only" in text:
+        folder = path.parent if path else "the state dir"
+        return f"the index {where} is read-only; check the permissions of {folder}"
+    if "disk is full" in text:
+        return f"no space left for the index {where}; free some disk space"
     if isinstance(exc, OSError) and exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
         return f"cannot open the index {where}: {exc.strerror}; check the state dir's permissions"
     return f"cannot open the index {where}: {exc}"

@@ -133,3 +133,41 @@ def test_history_stops_listing_an_image_deleted_outside_imagen_tui() -> None:
     res = cli("history", "--json")
     assert res.returncode == 0, res.stderr
     assert [json.loads(x)["path"] for x in res.stdout.splitlines()] == [str(kept)]
+
+
+def test_a_library_add_whose_indexing_fails_leaves_the_library_as_it_was(
+    tmp_path: Path,
+) -> None:
+    folder = tmp_path / "comfy"
+    folder.mkdir()
+    (Path(os.environ["XDG_STATE_HOME"]) / "imagen-tui" / "index.sqlite3").mkdir(parents=True)
+    done = cli("library", "add", str(folder))
+    assert done.returncode == 1
+    assert "cannot open the index" in one_line(done.stderr)
+    listed = cli("library", "list", "--json")
+    assert listed.returncode == 0
+    assert str(folder) not in [json.loads(line)["path"] for line in listed.stdout.splitlines()]
+
+
+def test_config_path_shows_control_characters_on_a_terminal_and_stays_exact_in_a_pipe() -> None:
+    import pty
+    import subprocess
+    import sys
+
+    from .helpers import TIMEOUT_S
+
+    hostile = "/tmp/x\x1b[2Jy.toml"
+    env = {**os.environ, "IMAGEN_TUI_CONFIG": hostile}
+    assert cli("config", "path", env=env).stdout == hostile + "\n"
+    leader, follower = pty.openpty()
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "imagen_tui.tui.cli", "config", "path"],
+            stdout=follower, stderr=subprocess.PIPE, env=env, timeout=TIMEOUT_S,
+        )  # fmt: skip
+        shown = os.read(leader, 4096)
+    finally:
+        os.close(leader)
+        os.close(follower)
+    assert done.returncode == 0 and b"\x1b" not in shown
+    assert "/tmp/x\u241b[2Jy.toml" in shown.decode()

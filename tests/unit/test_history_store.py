@@ -211,3 +211,25 @@ def test_an_image_another_listing_forgot_first_is_gone_for_the_workbench_too(
     )
     assert len(other.page().rows) == 1  # `imagen-tui history` in another pane forgets it
     assert store.forget_if_gone(newest) is True  # the open workbench must drop its row too
+
+
+def test_a_read_only_index_is_a_store_error_naming_it_for_every_change(tmp_path: Path) -> None:
+    import sqlite3
+
+    import pytest
+
+    from imagen_tui.backends.errors import StoreError
+
+    store, path = saved(tmp_path)
+    conn = store.index._conn
+    assert conn is not None
+    conn.execute("PRAGMA query_only = ON")  # writes fail as on a read-only file: SQLITE_READONLY
+    changes = [
+        lambda: store.set_favourite(path, True),
+        lambda: store.trash(path),
+        lambda: store.reindex(workers=1),
+    ]
+    for change in changes:
+        with pytest.raises(StoreError, match="index .*index.sqlite3 is read-only") as caught:
+            change()
+        assert not isinstance(caught.value, sqlite3.Error)
