@@ -23,6 +23,11 @@ from imagen_tui.backends import (
 from .exit import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, UsageError, fail
 from .progress_line import ProgressLine
 
+STOP_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
+"""Besides Ctrl-C, what cancels a run: `kill`, a script's timeout, its pane or terminal closed."""
+
 # The flag that sets each request field: `Engine.prepare` names fields, users know flags.
 FLAGS = {
     "prompt": "--once",
@@ -189,8 +194,7 @@ def _generate_inline(
 ) -> tuple[list[Job], bool]:
     """One quick local image in this thread (`Engine.run_inline`): Ctrl-C, SIGTERM and SIGHUP
     cancel it, as on the loop."""
-    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
-    previous_hup = signal.signal(signal.SIGHUP, signal.default_int_handler)
+    previous = {sig: signal.signal(sig, signal.default_int_handler) for sig in STOP_SIGNALS}
     if progress:
         engine.subscribe(progress.on_event)
     interrupted = False
@@ -199,8 +203,8 @@ def _generate_inline(
     except KeyboardInterrupt:
         interrupted = True
     finally:
-        signal.signal(signal.SIGTERM, previous)
-        signal.signal(signal.SIGHUP, previous_hup)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         if progress:
             progress.clear()
         engine.history.close()
@@ -220,9 +224,8 @@ async def _generate(
         interrupted = True
         engine.cancel_all()
 
-    loop.add_signal_handler(signal.SIGINT, interrupt)
-    loop.add_signal_handler(signal.SIGTERM, interrupt)
-    loop.add_signal_handler(signal.SIGHUP, interrupt)  # its pane or terminal closed
+    for sig in (signal.SIGINT, *STOP_SIGNALS):
+        loop.add_signal_handler(sig, interrupt)
     if progress:
         engine.subscribe(progress.on_event)
     try:
